@@ -1,0 +1,1 @@
+"""Dagster asset modules, one per layer or source: ingest, models, publish, dashboards."""

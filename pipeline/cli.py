@@ -1,0 +1,312 @@
+"""The command line: `buildos-analytics ...` or `python -m pipeline ...`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import orjson
+
+from pipeline.sandbox import (
+    FaultConfig,
+    SandboxApp,
+    SandboxServer,
+    SimulationOptions,
+    build_truth,
+    build_workspace,
+    dump_workspace,
+)
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def simulation_options(command):
+    """The options that choose a simulated workspace, shared by every sandbox command."""
+    options = [
+        click.option("--seed", type=int, default=7, show_default=True),
+        click.option("--accounts", type=click.IntRange(1), default=3, show_default=True),
+        click.option(
+            "--projects",
+            "projects_per_account",
+            type=click.IntRange(0),
+            default=12,
+            show_default=True,
+            help="Projects per account (at the simulated now).",
+        ),
+        click.option(
+            "--tasks",
+            "tasks_per_project",
+            type=click.IntRange(1),
+            default=60,
+            show_default=True,
+            help="Mean tasks per project over its life.",
+        ),
+        click.option(
+            "--days",
+            type=click.IntRange(1),
+            default=120,
+            show_default=True,
+            help="Days of history before now.",
+        ),
+        click.option(
+            "--horizon-days",
+            type=click.IntRange(0),
+            default=30,
+            show_default=True,
+            help="Days of activity simulated after now (how far the clock can go).",
+        ),
+        click.option(
+            "--now",
+            "now_text",
+            default=None,
+            help="The simulated now, ISO 8601 (default: today 00:00 UTC).",
+        ),
+        click.option(
+            "--silent-rate",
+            type=click.FloatRange(0, 1),
+            default=0.03,
+            show_default=True,
+            help="Share of changes that leave no activity log.",
+        ),
+        click.option(
+            "--workspace-file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="Load this workspace file instead of simulating.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _options(
+    seed,
+    accounts,
+    projects_per_account,
+    tasks_per_project,
+    days,
+    horizon_days,
+    now_text,
+    silent_rate,
+) -> SimulationOptions:
+    return SimulationOptions(
+        seed=seed,
+        accounts=accounts,
+        projects_per_account=projects_per_account,
+        tasks_per_project=tasks_per_project,
+        days=days,
+        horizon_days=horizon_days,
+        now=_parse_now(now_text),
+        silent_change_rate=silent_rate,
+    )
+
+
+@click.group(help="BuildOS analytics: sync, model and publish BuildOS data.")
+def main() -> None:
+    pass
+
+
+@main.group(help="The BuildOS sandbox: a local server with a simulated workspace.")
+def sandbox() -> None:
+    pass
+
+
+@sandbox.command(help="Serve the sandbox over HTTP until interrupted.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8787, show_default=True)
+@simulation_options
+@click.option(
+    "--session-ttl",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    help="Seconds a login session lasts.",
+)
+@click.option(
+    "--fault-rate-limit",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share of /api/ requests answered 429.",
+)
+@click.option(
+    "--fault-server-error",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share answered 500/502/503.",
+)
+@click.option(
+    "--fault-slow",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share answered after --slow-seconds.",
+)
+@click.option(
+    "--fault-drop",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share whose connection drops mid-body.",
+)
+@click.option(
+    "--fault-expire-session",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Share that expire the caller's session.",
+)
+@click.option("--retry-after", type=int, default=1, show_default=True)
+@click.option("--slow-seconds", type=float, default=2.0, show_default=True)
+@click.option("--fault-seed", type=int, default=0, show_default=True)
+@click.option("--verbose", is_flag=True, help="Log every request.")
+def serve(
+    host,
+    port,
+    seed,
+    accounts,
+    projects_per_account,
+    tasks_per_project,
+    days,
+    horizon_days,
+    now_text,
+    silent_rate,
+    workspace_file,
+    session_ttl,
+    fault_rate_limit,
+    fault_server_error,
+    fault_slow,
+    fault_drop,
+    fault_expire_session,
+    retry_after,
+    slow_seconds,
+    fault_seed,
+    verbose,
+) -> None:
+    options = _options(
+        seed,
+        accounts,
+        projects_per_account,
+        tasks_per_project,
+        days,
+        horizon_days,
+        now_text,
+        silent_rate,
+    )
+    faults = FaultConfig.from_dict(
+        {
+            "rate_limit": fault_rate_limit,
+            "server_error": fault_server_error,
+            "slow": fault_slow,
+            "drop": fault_drop,
+            "expire_session": fault_expire_session,
+            "retry_after": retry_after,
+            "slow_seconds": slow_seconds,
+            "seed": fault_seed,
+        }
+    )
+    workspace = build_workspace(options, workspace_file)
+    app = SandboxApp(workspace, session_ttl=session_ttl, faults=faults)
+    server = SandboxServer(app, host=host, port=port, verbose=verbose)
+    tasks = sum(
+        1
+        for a in workspace.accounts
+        for c in a.children.values()
+        for e in c
+        if e.kind == "task" and e.created_at <= workspace.now
+    )
+    click.echo(
+        f"BuildOS sandbox on {server.base_url} (now {app.now_iso}, "
+        f"{len(workspace.accounts)} accounts, {tasks} tasks)"
+    )
+    for account in workspace.accounts:
+        click.echo(f"  {account.email} / {account.password}   Bearer {account.api_key}")
+    click.echo("Admin routes under /__sandbox/ (clock, truth, faults, stats). Ctrl-C stops.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@sandbox.command(help="Print the ground truth (every entity's history up to now) as JSON.")
+@simulation_options
+@click.option("--account-id", default=None, help="Only this account.")
+@click.option(
+    "--advance-days", type=float, default=0.0, help="Advance the clock by this many days first."
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def truth(
+    seed,
+    accounts,
+    projects_per_account,
+    tasks_per_project,
+    days,
+    horizon_days,
+    now_text,
+    silent_rate,
+    workspace_file,
+    account_id,
+    advance_days,
+    output,
+) -> None:
+    options = _options(
+        seed,
+        accounts,
+        projects_per_account,
+        tasks_per_project,
+        days,
+        horizon_days,
+        now_text,
+        silent_rate,
+    )
+    workspace = build_workspace(options, workspace_file)
+    if advance_days:
+        workspace.now += int(advance_days * 86_400_000_000)
+        if workspace.now > workspace.horizon:
+            raise click.UsageError("--advance-days passes the simulated horizon")
+    _write(orjson.dumps(build_truth(workspace, account_id)), output)
+
+
+@sandbox.command(help="Write the simulated workspace as a workspace file (JSON).")
+@simulation_options
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def dump(
+    seed,
+    accounts,
+    projects_per_account,
+    tasks_per_project,
+    days,
+    horizon_days,
+    now_text,
+    silent_rate,
+    workspace_file,
+    output,
+) -> None:
+    options = _options(
+        seed,
+        accounts,
+        projects_per_account,
+        tasks_per_project,
+        days,
+        horizon_days,
+        now_text,
+        silent_rate,
+    )
+    workspace = build_workspace(options, workspace_file)
+    _write(orjson.dumps(dump_workspace(workspace), option=orjson.OPT_INDENT_2), output)
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        output.write_bytes(data + b"\n")
+        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+
+
+if __name__ == "__main__":
+    main()
