@@ -1,0 +1,311 @@
+"""The BuildOS API client (httpx, async): auth, paging, throttling, retries, circuit breaker.
+
+Everything a sync needs from the API goes through `BuildOSClient.get`, so retries, re-login and
+statistics apply to every request alike. Credentials never reach a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+SESSION_CODES = {"UNAUTHORIZED", "SESSION_EXPIRED"}
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class BuildOSError(Exception):
+    """A request that failed for good (after retries, or not retryable)."""
+
+
+class AuthError(BuildOSError):
+    """Login refused, or still unauthorized after logging in again."""
+
+
+class CircuitOpenError(BuildOSError):
+    """Too many consecutive failures: the run stops instead of hammering a broken server."""
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How to reach BuildOS and how politely. Secrets are kept out of repr()."""
+
+    base_url: str
+    email: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    max_concurrency: int = 8
+    requests_per_second: float = 100.0  # 0 turns the proactive limit off
+    burst: int = 50
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 6
+    backoff_base: float = 0.2
+    backoff_max: float = 15.0
+    breaker_threshold: int = 25
+
+    def __post_init__(self) -> None:
+        if not self.api_key and not (self.email and self.password):
+            raise ValueError("BuildOS credentials missing: set an API key, or email and password")
+
+
+@dataclass
+class RequestStats:
+    """Per-run counters, recorded in meta.sync_runs and in Dagster metadata."""
+
+    requests: int = 0
+    responses_bytes: int = 0
+    logins: int = 0
+    retries: Counter = field(default_factory=Counter)  # cause -> count
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def duration_seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "bytes": self.responses_bytes,
+            "logins": self.logins,
+            "retries_rate_limited": self.retries["rate_limited"],
+            "retries_server_error": self.retries["server_error"],
+            "retries_timeout": self.retries["timeout"],
+            "retries_connection": self.retries["connection"],
+            "retries_session": self.retries["session"],
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+class _TokenBucket:
+    """Proactive rate limit: `rate` requests a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.capacity = rate, max(burst, 1)
+        self.tokens = float(self.capacity)
+        self.updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        if self.rate <= 0:
+            return
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class BuildOSClient:
+    """One client session. Use `async with BuildOSClient(settings) as client:`."""
+
+    def __init__(
+        self, settings: ClientSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ):
+        self.settings = settings
+        self.stats = RequestStats()
+        self.account_id: str | None = None
+        self.server_now: str | None = None  # the latest envelope `timestamp` (server clock)
+        self._limits = asyncio.Semaphore(settings.max_concurrency)
+        self._bucket = _TokenBucket(settings.requests_per_second, settings.burst)
+        self._login_lock = asyncio.Lock()
+        self._session_generation = 0
+        self._consecutive_failures = 0
+        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+        headers = {"Accept": "application/json", "User-Agent": "buildos-analytics/0.1"}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/"),
+            timeout=timeout,
+            headers=headers,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=settings.max_concurrency,
+                max_keepalive_connections=settings.max_concurrency,
+            ),
+        )
+
+    async def __aenter__(self) -> BuildOSClient:
+        if not self.settings.api_key:
+            await self._login(self._session_generation)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._http.aclose()
+
+    # -- auth -----------------------------------------------------------------------------
+
+    async def _login(self, seen_generation: int) -> None:
+        """Log in unless another request already did since `seen_generation` failed."""
+        async with self._login_lock:
+            if self._session_generation != seen_generation:
+                return
+            self._http.cookies.clear()
+            body = {"email": self.settings.email, "password": self.settings.password}
+            data = await self._call("POST", "/api/auth/login", json=body, login=True)
+            self.stats.logins += 1
+            user = data.get("user") or {}
+            self.account_id = user.get("id") or self.account_id
+            self._session_generation += 1
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def get(self, path: str, params: dict | None = None) -> dict:
+        """GET a route and return its `data`. Retries what is worth retrying; raises
+        BuildOSError with the route and the server's code for what is not."""
+        return await self._call("GET", path, params=params)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: dict | None = None,
+        login: bool = False,
+    ) -> dict:
+        reauthed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            generation = self._session_generation
+            retry_after = None
+            try:
+                response = await self._send(method, path, params=params, json=json)
+            except httpx.TimeoutException as exc:
+                cause, error = "timeout", f"timed out ({type(exc).__name__})"
+            except httpx.TransportError as exc:
+                cause, error = "connection", f"connection failed ({type(exc).__name__})"
+            else:
+                payload = _json(response)
+                status = response.status_code
+                if isinstance(payload.get("timestamp"), str):
+                    self.server_now = payload["timestamp"]
+                if status == 200 and payload.get("success") and "data" in payload:
+                    self._consecutive_failures = 0
+                    return payload["data"] or {}
+                code = payload.get("code")
+                error = f"HTTP {status} {code or ''}".strip()
+                if status == 401 and login:
+                    raise AuthError(f"BuildOS refused the configured email and password ({error})")
+                if status == 401 and code in SESSION_CODES and not self.settings.api_key:
+                    if reauthed:
+                        raise AuthError(
+                            f"{method} {path}: still unauthorized after logging in again"
+                        )
+                    reauthed = True
+                    self.stats.retries["session"] += 1
+                    await self._login(generation)
+                    attempt -= 1
+                    continue
+                if status == 401:
+                    raise AuthError(f"{method} {path}: the API key was refused ({error})")
+                if status == 200:  # a 200 whose body was cut short or is not the envelope
+                    cause = "connection"
+                elif status in RETRY_STATUSES:
+                    cause = "rate_limited" if status == 429 else "server_error"
+                    retry_after = _retry_after(response)
+                else:
+                    self._consecutive_failures = 0
+                    raise BuildOSError(f"{method} {path} failed: {error}: {payload.get('message')}")
+            self._consecutive_failures += 1
+            if self._consecutive_failures >= self.settings.breaker_threshold:
+                raise CircuitOpenError(
+                    f"BuildOS at {self.settings.base_url} failed {self._consecutive_failures} "
+                    f"times in a row (last: {method} {path}: {error}); stopping this run. "
+                    "Nothing already loaded is lost; run the sync again when the server is "
+                    "healthy."
+                )
+            if attempt >= self.settings.max_attempts:
+                raise BuildOSError(f"{method} {path} failed after {attempt} attempts: {error}")
+            self.stats.retries[cause] += 1
+            await asyncio.sleep(self._backoff(attempt, retry_after))
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
+        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
+        delay = random.uniform(ceiling / 2, ceiling)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.settings.backoff_max))
+        return delay
+
+    async def _send(
+        self, method: str, path: str, params: dict | None, json: dict | None
+    ) -> httpx.Response:
+        await self._bucket.take()
+        async with self._limits:
+            self.stats.requests += 1
+            response = await self._http.request(method, path, params=params, json=json)
+            self.stats.responses_bytes += len(response.content)
+            return response
+
+    # -- paging ---------------------------------------------------------------------------
+
+    async def get_pages(
+        self, path: str, key: str, params: dict | None = None, limit: int = 100
+    ) -> list[dict]:
+        """Every item of a page/limit route, following what the server answers
+        (`pagination.hasNext` or `total`), whatever page size it clamps to."""
+        items: list[dict] = []
+        page = 1
+        while True:
+            data = await self.get(path, {**(params or {}), "page": page, "limit": limit})
+            batch = data.get(key) or []
+            items.extend(batch)
+            pagination = data.get("pagination")
+            if pagination is not None:
+                more = bool(pagination.get("hasNext"))
+            else:
+                more = bool(batch) and len(items) < int(data.get("total") or 0)
+            if not more:
+                return items
+            page += 1
+
+    async def get_offset_pages(
+        self,
+        path: str,
+        key: str,
+        params: dict | None = None,
+        limit: int = 100,
+        stop_at_ids: set[str] | None = None,
+    ) -> list[dict]:
+        """Every item of an offset/hasMore route, or, with `stop_at_ids`, items until the
+        first page that reaches one of those ids (for newest-first logs)."""
+        items: list[dict] = []
+        offset = 0
+        while True:
+            data = await self.get(path, {**(params or {}), "limit": limit, "offset": offset})
+            batch = data.get(key) or []
+            items.extend(batch)
+            if stop_at_ids and any(item.get("id") in stop_at_ids for item in batch):
+                return items
+            if not data.get("hasMore") or not batch:
+                return items
+            next_offset = data.get("nextOffset")
+            offset = int(next_offset) if next_offset is not None else offset + len(batch)
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,47 @@
+-- One row per sync run: what it fetched and how the API behaved.
+create table if not exists meta.sync_runs (
+    sync_id varchar primary key,
+    account_id varchar,
+    mode varchar not null,
+    status varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    server_now timestamptz,
+    projects_seen integer,
+    projects_fetched integer,
+    records_landed bigint,
+    records_quarantined bigint,
+    requests bigint,
+    bytes bigint,
+    logins integer,
+    retries_rate_limited integer,
+    retries_server_error integer,
+    retries_timeout integer,
+    retries_connection integer,
+    retries_session integer,
+    duration_seconds double,
+    error varchar
+);
+
+-- Records that could not be read, with the field and the reason; the rest of the sync went on.
+create table if not exists meta.quarantine (
+    account_id varchar not null,
+    entity varchar not null,
+    record_id varchar,
+    field varchar not null,
+    reason varchar not null,
+    payload json,
+    payload_hash varchar not null,
+    _synced_at timestamptz not null,
+    _sync_id varchar not null,
+    primary key (account_id, entity, payload_hash)
+);
+
+-- Cursors and counters that must outlive Dagster (per account).
+create table if not exists meta.sync_state (
+    account_id varchar not null,
+    state_key varchar not null,
+    state_value varchar,
+    updated_at timestamptz not null,
+    primary key (account_id, state_key)
+);
