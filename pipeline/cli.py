@@ -308,5 +308,116 @@ def _write(data: bytes, output: Path | None) -> None:
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 
+def _buildos_resource(base_url, email, password, api_key, account_id):
+    from pipeline.resources import BuildOSResource
+
+    return BuildOSResource(
+        base_url=base_url, email=email, password=password, api_key=api_key, account_id=account_id
+    )
+
+
+def connection_options(command):
+    """Where BuildOS and the DuckDB file are; each falls back to its environment variable."""
+    options = [
+        click.option(
+            "--base-url",
+            envvar="BUILDOS_BASE_URL",
+            default="sandbox",
+            show_default=True,
+            help="BuildOS base URL, or 'sandbox' for the embedded sandbox.",
+        ),
+        click.option("--email", envvar="BUILDOS_EMAIL", default=None),
+        click.option(
+            "--password",
+            envvar="BUILDOS_PASSWORD",
+            default=None,
+            help="Prefer the BUILDOS_PASSWORD variable to this option.",
+        ),
+        click.option("--api-key", envvar="BUILDOS_API_KEY", default=None),
+        click.option(
+            "--account-id",
+            envvar="BUILDOS_ACCOUNT_ID",
+            default=None,
+            help="Needed with an API key.",
+        ),
+        click.option(
+            "--db",
+            envvar="BUILDOS_ANALYTICS_DB",
+            default="data/warehouse.duckdb",
+            show_default=True,
+            help="The pipeline's DuckDB file.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command(help="Sync BuildOS into DuckDB (the buildos ingest assets).")
+@connection_options
+@click.option("--full", is_flag=True, help="Full reconciliation: refetch every project.")
+def sync(base_url, email, password, api_key, account_id, db, full) -> None:
+    from pipeline.resources import DuckDBWarehouse
+    from pipeline.runner import RichProgress, materialize
+
+    with RichProgress() as progress:
+        result = materialize(
+            [["buildos", "projects"]],
+            {
+                "buildos": _buildos_resource(base_url, email, password, api_key, account_id),
+                "warehouse": DuckDBWarehouse(path=db),
+            },
+            {"ops": {"buildos_sync": {"config": {"full": full}}}},
+            progress,
+        )
+    _print_materializations(result)
+    click.echo(f"DuckDB file: {Path(db).resolve()}")
+
+
+def _print_materializations(result) -> None:
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        rows = materialization.metadata.get("row_count")
+        if rows is not None:
+            click.echo(f"  {materialization.asset_key.to_user_string():<28} {rows.value:>9,} rows")
+        elif materialization.asset_key.path == ["meta", "sync_runs"]:
+            meta = {k: v.value for k, v in materialization.metadata.items()}
+            click.echo(
+                f"  sync: {meta['accounts']} account(s), {meta['modes']}, "
+                f"{meta['projects_fetched']} projects fetched, {meta['requests']} "
+                f"requests, {meta['quarantined']} quarantined, "
+                f"{meta['duration_seconds']:.1f}s"
+            )
+
+
+@main.command(
+    help="Run the whole pipeline against the embedded sandbox and say where the outputs are."
+)
+@click.option(
+    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
+)
+def demo(db) -> None:
+    from pipeline.resources import BuildOSResource, DuckDBWarehouse
+    from pipeline.runner import RichProgress, materialize
+
+    click.echo("Syncing the embedded BuildOS sandbox (3 accounts) into DuckDB...")
+    with RichProgress() as progress:
+        result = materialize(
+            None,
+            {"buildos": BuildOSResource(), "warehouse": DuckDBWarehouse(path=db)},
+            None,
+            progress,
+        )
+    _print_materializations(result)
+    click.echo("")
+    click.echo("Outputs:")
+    click.echo(f"  DuckDB file:  {Path(db).resolve()}")
+    query = "select state_key, count(*) from buildos.tasks group by all"
+    click.echo(
+        f"  Query it:     python -c \"import duckdb; print(duckdb.connect('{db}', "
+        f"read_only=True).sql('{query}'))\""
+    )
+
+
 if __name__ == "__main__":
     main()

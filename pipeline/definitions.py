@@ -1,12 +1,23 @@
 """The one Dagster Definitions: every asset group, resource, job, schedule and sensor.
 
-Read top to bottom; `workspace.yaml` points `dagster dev` here.
+Read top to bottom; `workspace.yaml` points `dagster dev` here, and the CLI and the tests run
+these same assets.
 """
 
 import dagster as dg
 
-import assets
+from assets import buildos as buildos_assets
+from pipeline.resources import ProgressReporter, buildos_from_env, warehouse_from_env
+
+ingest_assets = [buildos_assets.buildos_sync]
+
+resources = {
+    "buildos": buildos_from_env(),
+    "warehouse": warehouse_from_env(),
+    "progress": dg.ResourceDefinition.hardcoded_resource(ProgressReporter()),
+}
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_package_module(assets),
+    assets=[*ingest_assets],
+    resources=resources,
 )

@@ -40,11 +40,20 @@ def render_sql(name: str, **identifiers: str | list[str]) -> list[str]:
     return [statement.strip() for statement in code.split(";") if statement.strip()]
 
 
+CATALOG = "warehouse"
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file under the fixed catalog name `warehouse`, whatever the file is
+    called (a file named after a schema, like buildos.duckdb, would make names ambiguous)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect()
+    literal = str(path).replace("'", "''")
+    mode = " (read_only)" if read_only else ""
+    con.execute(f"attach '{literal}' as {CATALOG}{mode}")
+    con.execute(f"use {CATALOG}")
     con.execute("set timezone = 'UTC'")
     return con
 

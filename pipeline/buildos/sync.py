@@ -260,7 +260,8 @@ async def _sync(
     calendar = (await client.get("/api/calendar/items", window)).get("items") or []
     suspects = set() if full else _suspect_projects(con, account_id, listed, calendar, server_now)
     known_logs = state["recent_logs"]
-    report("projects", 0, len(listed))
+    phase = f"{settings_label(client)} projects"
+    report(phase, 0, len(listed))
 
     async def visit(project: dict) -> _Fetched | None:
         project_id = project["id"]
@@ -281,7 +282,7 @@ async def _sync(
         for next_done in asyncio.as_completed(tasks):
             fetched = await next_done
             done += 1
-            report("projects", done, len(listed))
+            report(phase, done, len(listed))
             if fetched is None:
                 continue
             if fetched.bundle is None:
@@ -356,6 +357,11 @@ def _suspect_projects(
         if source_id and updated.get(source_id) != _parse_or_none(item.get("updated_at")):
             suspects.add(item.get("project_id"))
     return suspects
+
+
+def settings_label(client: BuildOSClient) -> str:
+    """Who is being synced, for progress lines: the login email, never a secret."""
+    return client.settings.email or (client.account_id or "account")[:8]
 
 
 def _server_now(client: BuildOSClient, fallback: datetime) -> datetime:
@@ -584,3 +590,21 @@ def _record_run(
             error,
         ],
     )
+
+
+def run_sync(
+    accounts: list[tuple[ClientSettings, str | None]],
+    con: duckdb.DuckDBPyConnection,
+    options: SyncOptions = SyncOptions(),
+    progress: Progress | None = None,
+) -> list[SyncResult]:
+    """Sync each account in turn into `con` (one writer; accounts never share rows)."""
+    results = []
+    for settings, account_id in accounts:
+        account_options = (
+            options
+            if account_id is None
+            else SyncOptions(**{**options.__dict__, "account_id": account_id})
+        )
+        results.append(asyncio.run(sync_account(settings, con, account_options, progress)))
+    return results

@@ -1,0 +1,130 @@
+"""Dagster resources: where BuildOS is, where the DuckDB file is, and how progress is shown."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+import orjson
+
+from pipeline import warehouse
+from pipeline.buildos.client import ClientSettings
+
+SANDBOX = "sandbox"  # the base URL that means "start the embedded sandbox for this run"
+DEFAULT_DB = "data/warehouse.duckdb"
+
+# Resource field -> environment variable. Only the ones that are set are bound (a deployment
+# uses email and password, or an API key; Dagster refuses an EnvVar that is unset).
+BUILDOS_ENV = {
+    "base_url": "BUILDOS_BASE_URL",
+    "email": "BUILDOS_EMAIL",
+    "password": "BUILDOS_PASSWORD",
+    "api_key": "BUILDOS_API_KEY",
+    "account_id": "BUILDOS_ACCOUNT_ID",
+    "accounts_json": "BUILDOS_ACCOUNTS",
+}
+
+
+class BuildOSResource(dg.ConfigurableResource):
+    """How to reach BuildOS. `base_url="sandbox"` (the default) starts the embedded sandbox
+    for the run and syncs every sandbox account. Secrets are bound to environment variables,
+    so the UI shows the variable's name, never its value."""
+
+    base_url: str = SANDBOX
+    email: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    account_id: str | None = None
+    accounts_json: str | None = None  # JSON list of {email, password} or {api_key, account_id}
+    sandbox_seed: int = 7
+    max_concurrency: int = 8
+    requests_per_second: float = 100.0
+    burst: int = 50
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 6
+    backoff_max: float = 15.0
+    breaker_threshold: int = 25
+
+    def _settings(self, base_url: str, credentials: dict) -> ClientSettings:
+        return ClientSettings(
+            base_url=base_url,
+            email=credentials.get("email"),
+            password=credentials.get("password"),
+            api_key=credentials.get("api_key"),
+            max_concurrency=self.max_concurrency,
+            requests_per_second=self.requests_per_second,
+            burst=self.burst,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            backoff_max=self.backoff_max,
+            breaker_threshold=self.breaker_threshold,
+        )
+
+    @contextmanager
+    def accounts(self) -> Iterator[list[tuple[ClientSettings, str | None]]]:
+        """(client settings, configured account id) for every account to sync."""
+        if self.base_url == SANDBOX:
+            from pipeline.sandbox import SimulationOptions, start_sandbox
+
+            with start_sandbox(SimulationOptions(seed=self.sandbox_seed)) as server:
+                yield [
+                    (
+                        self._settings(server.base_url, {"email": a.email, "password": a.password}),
+                        None,
+                    )
+                    for a in server.app.workspace.accounts
+                ]
+            return
+        if self.accounts_json:
+            try:
+                entries = orjson.loads(self.accounts_json)
+            except orjson.JSONDecodeError as exc:
+                raise ValueError("BUILDOS_ACCOUNTS is not a JSON list of credentials") from exc
+        else:
+            entries = [
+                {
+                    "email": self.email,
+                    "password": self.password,
+                    "api_key": self.api_key,
+                    "account_id": self.account_id,
+                }
+            ]
+        yield [(self._settings(self.base_url, entry), entry.get("account_id")) for entry in entries]
+
+
+def buildos_from_env() -> BuildOSResource:
+    """The resource bound to whichever BUILDOS_* variables are set (checked for presence only;
+    values are read by Dagster at run time)."""
+    return BuildOSResource(
+        **{field: dg.EnvVar(var) for field, var in BUILDOS_ENV.items() if os.environ.get(var)}
+    )
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """The pipeline's DuckDB file (BUILDOS_ANALYTICS_DB, default data/warehouse.duckdb)."""
+
+    path: str = DEFAULT_DB
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return warehouse.connect(self.path, read_only=read_only)
+
+
+def warehouse_from_env() -> DuckDBWarehouse:
+    if os.environ.get("BUILDOS_ANALYTICS_DB"):
+        return DuckDBWarehouse(path=dg.EnvVar("BUILDOS_ANALYTICS_DB"))
+    return DuckDBWarehouse()
+
+
+class ProgressReporter:
+    """Where long work reports progress: nothing by default; the CLI passes a progress bar."""
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        """`done` of `total` units of `phase` are finished."""
+
+    def message(self, text: str) -> None:
+        """A one-line status."""

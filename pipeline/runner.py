@@ -1,0 +1,63 @@
+"""Run the Definitions' assets from the command line: same assets, resources from options."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline.definitions import defs
+from pipeline.resources import ProgressReporter
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class RichProgress(ProgressReporter):
+    """A terminal progress bar per phase (rich)."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if phase not in self._tasks:
+            self._tasks[phase] = self._progress.add_task(phase, total=total)
+        self._progress.update(self._tasks[phase], completed=done, total=total)
+
+    def message(self, text: str) -> None:
+        self._progress.console.print(text)
+
+
+def materialize(
+    asset_keys: Sequence[Sequence[str]] | None,
+    resources: dict,
+    run_config: dict | None = None,
+    progress: ProgressReporter | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialize the selected assets of the one Definitions, with resources overridden."""
+    merged = {**defs.resources, **resources}
+    if progress is not None:
+        merged["progress"] = dg.ResourceDefinition.hardcoded_resource(progress)
+    assets = list(defs.assets)
+    selection = [dg.AssetKey(list(key)) for key in asset_keys] if asset_keys else None
+    config = {**QUIET_LOGS, **(run_config or {})}
+    return dg.materialize(
+        assets, resources=merged, run_config=config, selection=selection, raise_on_error=True
+    )
