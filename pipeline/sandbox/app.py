@@ -233,6 +233,10 @@ class SandboxApp:
             return handler(request, account, *groups)
         except ApiError as exc:
             return self._error(exc)
+        except Exception as exc:  # a sandbox bug answers like the app's internalError does
+            return self._error(
+                ApiError(500, f"Internal server error ({type(exc).__name__})", "INTERNAL_ERROR")
+            )
 
     # -- auth -----------------------------------------------------------------------------
 
