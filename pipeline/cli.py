@@ -379,7 +379,8 @@ def _print_materializations(result) -> None:
         materialization = event.materialization
         rows = materialization.metadata.get("row_count")
         if rows is not None:
-            click.echo(f"  {materialization.asset_key.to_user_string():<28} {rows.value:>9,} rows")
+            key = materialization.asset_key.to_user_string()
+            click.echo(f"  {key:<44} {rows.value:>10,} rows")
         elif materialization.asset_key.path == ["meta", "sync_runs"]:
             meta = {k: v.value for k, v in materialization.metadata.items()}
             click.echo(
@@ -388,6 +389,44 @@ def _print_materializations(result) -> None:
                 f"requests, {meta['quarantined']} quarantined, "
                 f"{meta['duration_seconds']:.1f}s"
             )
+
+
+MODEL_GROUPS = ("staging", "intermediate", "marts")
+
+
+def _keys_in_groups(groups) -> list[list[str]]:
+    from pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    return [
+        key.path
+        for key in sorted(graph.get_all_asset_keys())
+        if graph.get(key).group_name in groups
+    ]
+
+
+@main.command(help="Build the models and run their checks (staging, intermediate, marts).")
+@click.option(
+    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
+)
+def build(db) -> None:
+    from pipeline.resources import DuckDBWarehouse
+    from pipeline.runner import materialize
+
+    result = materialize(_keys_in_groups(MODEL_GROUPS), {"warehouse": DuckDBWarehouse(path=db)})
+    _print_materializations(result)
+    _print_checks(result)
+
+
+def _print_checks(result) -> None:
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    click.echo(f"  checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        click.echo(
+            f"    FAILED {evaluation.asset_key.to_user_string()} "
+            f"{evaluation.check_name}: {evaluation.metadata.get('failing_rows')}"
+        )
 
 
 @main.command(

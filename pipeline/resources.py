@@ -120,6 +120,16 @@ def warehouse_from_env() -> DuckDBWarehouse:
     return DuckDBWarehouse()
 
 
+DEFAULT_EFFORT_WEIGHTS = {"micro": 1.0, "small": 2.0, "medium": 3.0, "large": 5.0, "epic": 8.0}
+
+
+class ModelSettings(dg.ConfigurableResource):
+    """Settings the models read: the effort weight of each facet_scale (BuildOS has no story
+    points; weighted velocity and burndown use these)."""
+
+    effort_weights: dict[str, float] = DEFAULT_EFFORT_WEIGHTS
+
+
 class ProgressReporter:
     """Where long work reports progress: nothing by default; the CLI passes a progress bar."""
 

@@ -55,7 +55,7 @@ def materialize(
     merged = {**defs.resources, **resources}
     if progress is not None:
         merged["progress"] = dg.ResourceDefinition.hardcoded_resource(progress)
-    assets = list(defs.assets)
+    assets = [*defs.assets, *(defs.asset_checks or [])]
     selection = [dg.AssetKey(list(key)) for key in asset_keys] if asset_keys else None
     config = {**QUIET_LOGS, **(run_config or {})}
     return dg.materialize(

@@ -1,0 +1,116 @@
+"""Models: one Dagster asset per dbt-style model, its .yml tests as asset checks."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline.models import LAYERS, Model, ModelTest, build_model, load_models, run_test
+from pipeline.resources import DuckDBWarehouse, ModelSettings
+
+
+def _preview(con, relation: str, limit: int = 5) -> str:
+    """The first rows as a Markdown table, for the asset's metadata in the UI."""
+    cursor = con.execute(f"select * from {relation} limit {limit}")
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    if not rows:
+        return "(no rows)"
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(str(v)[:40] for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=["meta", "effort_weights"],
+    group_name="staging",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+)
+def effort_weights(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.MaterializeResult:
+    """Effort weight per facet_scale (default micro 1, small 2, medium 3, large 5, epic 8),
+    from the ModelSettings resource: weighted velocity and burndown read it."""
+    con = warehouse.connect()
+    try:
+        con.execute("create schema if not exists meta")
+        con.execute(
+            "create or replace table meta.effort_weights "
+            "(facet_scale varchar primary key, weight double not null)"
+        )
+        con.executemany(
+            "insert into meta.effort_weights values (?, ?)", sorted(models.effort_weights.items())
+        )
+    finally:
+        con.close()
+    return dg.MaterializeResult(
+        metadata={"row_count": len(models.effort_weights), "weights": dict(models.effort_weights)}
+    )
+
+
+def _column_schema(model: Model) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, description=text or None) for name, text in model.columns.items()
+        ]
+    )
+
+
+def _model_asset(model: Model) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey([schema, table]) for schema, table in model.refs]
+
+    @dg.asset(
+        key=[model.schema, model.name],
+        group_name=model.layer,
+        kinds={"duckdb"},
+        deps=deps,
+        pool="duckdb_writer",
+        description=f"{model.description}\n\nGrain: {model.grain}.",
+        metadata={
+            "dagster/column_schema": _column_schema(model),
+            "materialized_as": model.materialization,
+            "sql_path": str(model.path.name),
+        },
+    )
+    def _asset(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+        con = warehouse.connect()
+        try:
+            rows = build_model(con, model)
+            preview = _preview(con, model.relation)
+        finally:
+            con.close()
+        return dg.MaterializeResult(
+            metadata={"row_count": rows, "preview": dg.MetadataValue.md(preview)}
+        )
+
+    return _asset
+
+
+def _model_check(model: Model, test: ModelTest) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey([model.schema, model.name]),
+        name=test.name,
+        description=test.description,
+        blocking=True,
+    )
+    def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
+        con = warehouse.connect(read_only=True)
+        try:
+            failing, sample = run_test(con, test)
+        finally:
+            con.close()
+        return dg.AssetCheckResult(
+            passed=failing == 0,
+            metadata={
+                "failing_rows": failing,
+                "sample": dg.MetadataValue.text(repr(sample)[:2000]),
+            },
+        )
+
+    return _check
+
+
+MODELS = load_models()
+model_assets = [_model_asset(model) for model in MODELS]
+model_checks = [_model_check(model, test) for model in MODELS for test in model.tests]
+MODEL_KEYS_BY_LAYER = {
+    layer: [dg.AssetKey([m.schema, m.name]) for m in MODELS if m.layer == layer] for layer in LAYERS
+}
