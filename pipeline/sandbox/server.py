@@ -87,6 +87,8 @@ class SandboxServer:
         return f"http://{host}:{port}"
 
     def start(self) -> SandboxServer:
+        if self._thread is not None:  # already serving (start_sandbox starts it)
+            return self
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="buildos-sandbox", daemon=True
         )
