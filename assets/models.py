@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.models import LAYERS, Model, ModelTest, build_model, load_models, run_test
+from pipeline.models import (
+    LAYERS,
+    Model,
+    ModelTest,
+    build_model,
+    load_models,
+    run_test,
+    write_effort_weights,
+)
 from pipeline.resources import DuckDBWarehouse, ModelSettings
 
 
@@ -31,14 +39,7 @@ def effort_weights(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.Mate
     from the ModelSettings resource: weighted velocity and burndown read it."""
     con = warehouse.connect()
     try:
-        con.execute("create schema if not exists meta")
-        con.execute(
-            "create or replace table meta.effort_weights "
-            "(facet_scale varchar primary key, weight double not null)"
-        )
-        con.executemany(
-            "insert into meta.effort_weights values (?, ?)", sorted(models.effort_weights.items())
-        )
+        write_effort_weights(con, models.effort_weights)
     finally:
         con.close()
     return dg.MaterializeResult(

@@ -206,11 +206,27 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
     con.execute(f"create schema if not exists {model.schema}")
     kind = "view" if model.materialization == "view" else "table"
     con.execute(f"create or replace {kind} {model.relation} as\n{model.sql}")
-    return con.execute(f"select count(*) from {model.relation}").fetchone()[0]
+    return con.execute(f"select count(*) from {model.relation}").fetchall()[0][0]
+
+
+def write_effort_weights(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> None:
+    """The effort weight per facet_scale, as a table the staging layer reads."""
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create or replace table meta.effort_weights "
+        "(facet_scale varchar primary key, weight double not null)"
+    )
+    con.executemany("insert into meta.effort_weights values (?, ?)", sorted(weights.items()))
+
+
+def build_all(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> dict[str, int]:
+    """Every model in dependency order (what the model assets do, one by one)."""
+    write_effort_weights(con, weights)
+    return {model.relation: build_model(con, model) for model in load_models()}
 
 
 def run_test(con: duckdb.DuckDBPyConnection, test: ModelTest) -> tuple[int, list[tuple]]:
     """(failing row count, up to five failing rows)."""
-    count = con.execute(f"select count(*) from ({test.failing_rows_sql})").fetchone()[0]
+    count = con.execute(f"select count(*) from ({test.failing_rows_sql})").fetchall()[0][0]
     sample = con.execute(f"{test.failing_rows_sql} limit 5").fetchall() if count else []
     return count, sample

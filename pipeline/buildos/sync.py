@@ -94,6 +94,7 @@ class _Batch:
         self.seen: list[tuple[str, str]] = []  # (entity, id) in the refetched scopes
         self.scopes: dict[str, set[str]] = {}  # scope column -> refetched scope ids
         self.removal: list[tuple[str, str]] = []  # (entity, scope column) to reconcile
+        self.vanished: set[str] = set()  # projects the API stopped showing since the last sync
 
     def add(
         self, entity: str, records: list, fallback: dict | None = None, seen: bool = False
@@ -156,7 +157,7 @@ class _Batch:
                 result.quarantine_examples.extend(
                     q["reason"] for q in self.quarantine[: 5 - len(result.quarantine_examples)]
                 )
-            if self.removal:
+            if self.removal or self.vanished:
                 self._mark_removed(con)
             con.commit()
         except BaseException:
@@ -182,6 +183,17 @@ class _Batch:
                 )
                 con.register("refetched_scope", scope)
                 warehouse.mark_removed(con, ENTITIES[entity], scope_column)
+                con.unregister("refetched_scope")
+            if self.vanished:
+                # A project the API no longer shows takes its children and logs with it: none
+                # of them is returned any more, and a fresh sync would not have them.
+                scope = pa.table(
+                    {"scope_id": sorted(self.vanished)},
+                    schema=pa.schema([("scope_id", pa.string())]),
+                )
+                con.register("refetched_scope", scope)
+                for entity in (*PROJECT_SCOPED, "logs"):
+                    warehouse.mark_removed(con, ENTITIES[entity], "project_id")
                 con.unregister("refetched_scope")
         finally:
             con.unregister("seen_ids")
@@ -302,6 +314,12 @@ async def _sync(
     batch.scopes["account_id"] = {account_id}
     batch.seen.extend(("projects", p["id"]) for p in listed if p["id"] not in gone)
     batch.removal.append(("projects", "account_id"))
+    listed_ids = {p["id"] for p in listed}
+    stored = con.execute(
+        "select id from buildos.projects where account_id = ? and _removed_at is null",
+        [account_id],
+    ).fetchall()
+    batch.vanished = gone | {project_id for (project_id,) in stored if project_id not in listed_ids}
     batch.add("calendar_items", calendar, seen=True)
     batch.removal.append(("calendar_items", "account_id"))
     await _fetch_account_level(client, batch, con, account_id, full, options)
@@ -454,7 +472,7 @@ async def _fetch_account_level(
     )
     newest = con.execute(
         "select max(created_at) from buildos.braindumps where account_id = ?", [account_id]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     cutoff = (
         None if full or newest is None else newest - timedelta(days=options.braindump_lookback_days)
     )
@@ -488,7 +506,7 @@ async def _fetch_account_level(
     params = {}
     last_brief = con.execute(
         "select max(brief_date) from buildos.briefs where account_id = ?", [account_id]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not full and last_brief is not None:
         params["start_date"] = (
             last_brief - timedelta(days=options.brief_lookback_days)
@@ -520,7 +538,7 @@ def _read_state(con, account_id: str) -> dict:
     }
     recent_logs: dict[str, set[str]] = {}
     for project_id, log_id in con.execute(
-        "select project_id, id from buildos.logs where account_id = ? "
+        "select project_id, id from buildos.logs where account_id = ? and _removed_at is null "
         "qualify row_number() over (partition by project_id "
         "order by created_at desc, id desc) <= 50",
         [account_id],
