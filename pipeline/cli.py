@@ -413,9 +413,16 @@ def build(db) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import materialize
 
-    result = materialize(_keys_in_groups(MODEL_GROUPS), {"warehouse": DuckDBWarehouse(path=db)})
+    result = materialize(
+        _keys_in_groups(MODEL_GROUPS), {"warehouse": DuckDBWarehouse(path=db)}, raise_on_error=False
+    )
     _print_materializations(result)
     _print_checks(result)
+    if not result.success:
+        raise click.ClickException(
+            "the build stopped: a blocking check failed or a model "
+            "errored (see above); models downstream were not built"
+        )
 
 
 def _print_checks(result) -> None:

@@ -50,6 +50,7 @@ def materialize(
     resources: dict,
     run_config: dict | None = None,
     progress: ProgressReporter | None = None,
+    raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Materialize the selected assets of the one Definitions, with resources overridden."""
     merged = {**defs.resources, **resources}
@@ -59,5 +60,9 @@ def materialize(
     selection = [dg.AssetKey(list(key)) for key in asset_keys] if asset_keys else None
     config = {**QUIET_LOGS, **(run_config or {})}
     return dg.materialize(
-        assets, resources=merged, run_config=config, selection=selection, raise_on_error=True
+        assets,
+        resources=merged,
+        run_config=config,
+        selection=selection,
+        raise_on_error=raise_on_error,
     )
