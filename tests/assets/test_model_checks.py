@@ -66,20 +66,20 @@ def test_a_broken_input_fails_the_right_check(demo_db, tmp_path):
 
 def test_a_failing_blocking_check_stops_what_reads_the_model(demo_db, tmp_path):
     source, _ = demo_db
-    path = tmp_path / "duplicated.duckdb"
+    path = tmp_path / "no_completed_at.duckdb"
     path.write_bytes(source.read_bytes())
     warehouse = DuckDBWarehouse(path=str(path))
     con = warehouse.connect()
-    # Two sync runs claiming the same id break stg_buildos__sync_runs' unique key.
+    # A done task without completed_at: the app never writes one.
     con.execute(
-        "insert into meta.sync_runs select * replace (account_id || '' as account_id) "
-        "from meta.sync_runs limit 1 offset 0"
+        "update buildos.tasks set completed_at = null where id = "
+        "(select min(id) from buildos.tasks where state_key = 'done')"
     )
     con.close()
-    keys = [["staging", "stg_buildos__sync_runs"], ["intermediate", "int_account_as_of"]]
+    keys = [["staging", "stg_buildos__tasks"], ["intermediate", "int_task_state_intervals"]]
     result = materialize(keys, {"warehouse": warehouse}, raise_on_error=False)
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    assert failed == ["sync_id__unique"]
+    assert failed == ["done_tasks_have_completed_at"]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "staging/stg_buildos__sync_runs" in materialized
-    assert "intermediate/int_account_as_of" not in materialized
+    assert "staging/stg_buildos__tasks" in materialized
+    assert "intermediate/int_task_state_intervals" not in materialized
