@@ -23,20 +23,23 @@ class FaultConfig:
     slow_seconds: float = 2.0
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for kind in FAULT_KINDS:
+            rate = getattr(self, kind)
+            if not 0.0 <= float(rate) <= 1.0:
+                raise ValueError(f"fault rate {kind}={rate} is not between 0 and 1")
+        if sum(float(getattr(self, kind)) for kind in FAULT_KINDS) > 1.0 + 1e-9:
+            raise ValueError("fault rates add up to more than 1")
+        if self.retry_after < 0 or self.slow_seconds < 0:
+            raise ValueError("retry_after and slow_seconds cannot be negative")
+
     @classmethod
     def from_dict(cls, data: dict) -> FaultConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown fault option(s): {', '.join(unknown)}")
-        config = cls(**data)
-        for kind in FAULT_KINDS:
-            rate = getattr(config, kind)
-            if not 0.0 <= float(rate) <= 1.0:
-                raise ValueError(f"fault rate {kind}={rate} is not between 0 and 1")
-        if sum(float(getattr(config, kind)) for kind in FAULT_KINDS) > 1.0:
-            raise ValueError("fault rates add up to more than 1")
-        return config
+        return cls(**data)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -22,6 +22,7 @@ from pipeline.sandbox.model import (
     iso,
     make_uuid,
     normalize_changes,
+    remove_edges_of_deleted,
     to_us,
 )
 
@@ -148,6 +149,8 @@ def _simulate_account(options: SimulationOptions, index: int, now: int) -> Accou
     _simulate_briefs(account, rng, active_days, horizon)
     for entity in account.all_entities():
         normalize_changes(entity)
+    for project in account.projects:
+        remove_edges_of_deleted(account.edges[project.id], account.children[project.id])
     return account
 
 
@@ -401,16 +404,8 @@ def _simulate_project(
             add_edge(rng.choice(tasks[:-1]), task, "blocks", task_created)
         _simulate_task_events(rng, account, project_id, task, events)
 
-    # Edges to a deleted task go with it (the app removes them; edges have no soft delete).
-    deleted_at = {t.id: c.at for t in tasks for c in t.changes if c.fields.get("deleted")}
-    for edge in edges:
-        ends = [
-            deleted_at[x] for x in (edge.base["src_id"], edge.base["dst_id"]) if x in deleted_at
-        ]
-        if ends:
-            edge.changes.append(Change(at=min(ends), fields={"_removed": True}))
-
-    live_done = [t for t in tasks if t.id not in deleted_at]
+    deleted_ids = {t.id for t in tasks if any(c.fields.get("deleted") for c in t.changes)}
+    live_done = [t for t in tasks if t.id not in deleted_ids]
     if may_complete and live_done and len(done_times) == len(live_done):
         finished = max(done_times) + rng.randrange(HOUR, 2 * DAY)
         if finished < stop and rec.change(

@@ -193,3 +193,23 @@ def normalize_changes(entity: Entity) -> None:
             state = new_state
     if rule and entity.base.get("state_key") == rule[0] and not entity.base.get(rule[1]):
         entity.base[rule[1]] = iso(entity.created_at)
+
+
+def remove_edges_of_deleted(edges: list[Entity], children: list[Entity]) -> None:
+    """Edges to or from a deleted task go with it, as the app removes them (edges have no soft
+    delete). Call after normalize_changes, when deletions carry deleted_at."""
+    deleted_at = {
+        child.id: change.at
+        for child in children
+        for change in child.changes
+        if change.fields.get("deleted_at")
+    }
+    for edge in edges:
+        if any(change.fields.get("_removed") for change in edge.changes):
+            continue
+        ends = [
+            deleted_at[x] for x in (edge.base["src_id"], edge.base["dst_id"]) if x in deleted_at
+        ]
+        if ends:
+            edge.changes.append(Change(at=min(ends), fields={"_removed": True}))
+            edge.changes.sort(key=lambda change: change.at)

@@ -25,6 +25,7 @@ from pipeline.sandbox.model import (
     iso,
     normalize_changes,
     parse_ts,
+    remove_edges_of_deleted,
 )
 
 FORMAT = "buildos-sandbox-workspace/1"
@@ -168,6 +169,32 @@ DEFAULTS: dict[str, dict] = {
         "metadata": {},
     },
 }
+
+
+# The values the API serves; a file that writes another one is refused, naming the field.
+ENUMS: dict[tuple[str, str], frozenset[str]] = {
+    ("project", "state_key"): frozenset({"planning", "active", "paused", "completed", "cancelled"}),
+    ("task", "state_key"): frozenset({"todo", "in_progress", "blocked", "done"}),
+    ("goal", "state_key"): frozenset({"draft", "active", "achieved", "abandoned"}),
+    ("milestone", "state_key"): frozenset({"pending", "in_progress", "completed"}),
+    ("plan", "state_key"): frozenset({"draft", "active", "completed"}),
+    ("braindump", "status"): frozenset({"pending", "processing", "processed", "failed"}),
+    ("brief", "generation_status"): frozenset({"pending", "processing", "completed", "failed"}),
+    **{
+        (kind, "facet_scale"): frozenset({"micro", "small", "medium", "large", "epic"})
+        for kind in ("project", "task", "plan")
+    },
+}
+
+
+def _check_enums(kind: str, fields: dict, where: str) -> None:
+    for (enum_kind, name), allowed in ENUMS.items():
+        value = fields.get(name)
+        if enum_kind == kind and value is not None and value not in allowed:
+            raise WorkspaceFileError(
+                f"{where}: {name} {value!r} is not one the API serves "
+                f"({', '.join(sorted(allowed))})"
+            )
 
 
 class WorkspaceFileError(ValueError):
@@ -315,6 +342,8 @@ def _account(item: dict, index: int, source: str, auto_has_edges: bool) -> Accou
     ]
     for entity in account.all_entities():
         normalize_changes(entity)
+    for project in account.projects:
+        remove_edges_of_deleted(account.edges[project.id], account.children[project.id])
     return account
 
 
@@ -369,18 +398,21 @@ def _entity(
         raise WorkspaceFileError(f"{where}: missing field 'created_at'")
     created = _ts(item["created_at"], f"{where}: created_at")
     entity_id = item.get("id") or _stable_id(*id_parts)
-    base = dict(DEFAULTS[kind])
-    base.update({k: v for k, v in item.items() if k not in RESERVED})
-    base["id"] = entity_id
+    # Key order as the simulator writes rows, so a dumped workspace serves identical bytes.
+    base: dict = {"id": entity_id}
     if project_id is not None:
         base["project_id"] = project_id
     elif kind == "project":
         project_id = entity_id
     if kind in ("braindump", "brief"):
         base["user_id"] = account.id
+    base.update({k: v for k, v in item.items() if k not in RESERVED and k not in base})
+    for key, value in DEFAULTS[kind].items():
+        base.setdefault(key, value)
     if kind == "project":
         base.setdefault("created_by", account.actor_id)
     _normalize_fields(base, f"{where} ({entity_id})")
+    _check_enums(kind, base, f"{where} ({entity_id})")
     entity = Entity(
         kind=kind,
         id=entity_id,
@@ -397,6 +429,7 @@ def _entity(
         fields = {k: v for k, v in change.items() if k not in ("at", "logged", "actor")}
         if fields.pop("removed", False):
             fields["_removed"] = True
+        _check_enums(kind, fields, change_where)
         entity.changes.append(
             Change(
                 at=_ts(change["at"], f"{change_where}: at"),
