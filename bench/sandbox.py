@@ -147,6 +147,7 @@ class _FixedJson(BaseHTTPRequestHandler):
     """The smallest keep-alive JSON server the standard library allows."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as the sandbox does, so the two are compared fairly
     body = json.dumps({"success": True, "data": {"ok": True}}).encode()
 
     def do_GET(self) -> None:
@@ -165,18 +166,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5_000, help="bound per phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="bound per phase")
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument(
-        "--no-nagle",
-        action="store_true",
-        help="set TCP_NODELAY on the servers' sockets (this process only) to see the figure "
-        "without the delayed-ACK stall of a headers-then-body write",
-    )
     args = parser.parse_args()
-    if args.no_nagle:
-        from pipeline.sandbox import server
-
-        server._Handler.disable_nagle_algorithm = True
-        _FixedJson.disable_nagle_algorithm = True
 
     started = time.perf_counter()
     sandbox = start_sandbox(SimulationOptions(now=NOW))
@@ -204,7 +194,7 @@ def main() -> None:
         f"each phase bounded by {args.requests:,} requests or {args.seconds:g} s"
     )
     print(f"mix    : {len(calls)} distinct requests over every read route, cycled")
-    print(f"sockets: TCP_NODELAY {'on (--no-nagle)' if args.no_nagle else 'as the server sets it'}")
+    print("sockets: TCP_NODELAY on both servers (no delayed-ACK stall between headers and body)")
     bound = (args.threads, args.requests, args.seconds)
     context = multiprocessing.get_context("spawn")
     try:
