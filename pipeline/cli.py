@@ -394,6 +394,47 @@ def _print_materializations(result) -> None:
 MODEL_GROUPS = ("staging", "intermediate", "marts")
 
 
+def publish_options(command):
+    options = [
+        click.option(
+            "--exports",
+            "exports_dir",
+            envvar="BUILDOS_ANALYTICS_EXPORTS",
+            default="exports",
+            show_default=True,
+            help="The exports folder.",
+        ),
+        click.option(
+            "--postgres-url",
+            envvar="BUILDOS_ANALYTICS_POSTGRES_URL",
+            default=None,
+            help="SQLAlchemy URL (postgresql+psycopg://...) to publish to.",
+        ),
+        click.option(
+            "--include-free-text", is_flag=True, help="Also export free text (left out by default)."
+        ),
+        click.option(
+            "--per-account",
+            is_flag=True,
+            help="Also write one export per account under exports/accounts/.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _publish_resource(exports_dir, postgres_url, include_free_text, per_account):
+    from pipeline.resources import PublishSettings
+
+    return PublishSettings(
+        exports_dir=exports_dir,
+        postgres_url=postgres_url,
+        include_free_text=include_free_text,
+        per_account=per_account,
+    )
+
+
 def _keys_in_groups(groups) -> list[list[str]]:
     from pipeline.definitions import defs
 
@@ -423,6 +464,46 @@ def build(db) -> None:
             "the build stopped: a blocking check failed or a model "
             "errored (see above); models downstream were not built"
         )
+
+
+@main.command(
+    help="Publish for BI tools: bi views, Parquet exports, the serving file, and "
+    "PostgreSQL when a URL is configured."
+)
+@click.option(
+    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
+)
+@publish_options
+def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> None:
+    from pipeline.resources import DuckDBWarehouse
+    from pipeline.runner import materialize
+
+    result = materialize(
+        _keys_in_groups(("publish",)),
+        {
+            "warehouse": DuckDBWarehouse(path=db),
+            "publish": _publish_resource(exports_dir, postgres_url, include_free_text, per_account),
+        },
+        raise_on_error=False,
+    )
+    _print_checks(result)
+    if not result.success:
+        raise click.ClickException(
+            "publishing stopped: a blocking check failed (see above); "
+            "BI tools still see the previous release"
+        )
+    _print_outputs(db, exports_dir, postgres_url)
+
+
+def _print_outputs(db, exports_dir, postgres_url) -> None:
+    exports = Path(exports_dir).resolve()
+    click.echo("Outputs:")
+    click.echo(f"  DuckDB file (pipeline, bi views):  {Path(db).resolve()}")
+    click.echo(f"  Parquet exports:                   {exports / 'current'}")
+    click.echo(f"  portable views over the Parquet:   {exports / 'current' / 'views.sql'}")
+    click.echo(f"  serving file for BI (read-only):   {exports / 'analytics.duckdb'}")
+    if postgres_url:
+        click.echo("  PostgreSQL:                        schema buildos_analytics")
 
 
 def _print_checks(result) -> None:
@@ -463,6 +544,68 @@ def demo(db) -> None:
         f"  Query it:     python -c \"import duckdb; print(duckdb.connect('{db}', "
         f"read_only=True).sql('{query}'))\""
     )
+
+
+@main.command(
+    help="Print one live project's status (marts.fct_project_status) as JSON. PROJECT is its "
+    "id, or its name in any case; no match or several matches exit with code 2."
+)
+@click.argument("project")
+@click.option(
+    "--db",
+    envvar="BUILDOS_ANALYTICS_DB",
+    default="data/warehouse.duckdb",
+    show_default=True,
+    help="The pipeline's DuckDB file.",
+)
+def status(project, db) -> None:
+    import duckdb
+
+    from pipeline import warehouse
+
+    if not Path(db).exists():
+        raise click.ClickException(f"no DuckDB file at {db}: run sync and build first")
+    con = warehouse.connect(db, read_only=True)
+    try:
+        cursor = con.execute(
+            "select * from marts.fct_project_status "
+            "where project_id = ? or lower(project_name) = lower(?) "
+            "order by project_name, account_id, project_id",
+            [project, project],
+        )
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        suggestions = []
+        if not rows:
+            suggestions = con.execute(
+                "select project_id, project_name, account_id from marts.fct_project_status "
+                "where contains(lower(project_name), lower(?)) "
+                "order by project_name, account_id, project_id limit 10",
+                [project],
+            ).fetchall()
+    except duckdb.CatalogException as exc:
+        raise click.ClickException(
+            f"{db} has no marts.fct_project_status: run `python -m pipeline build` first"
+        ) from exc
+    finally:
+        con.close()
+    # An exact id wins over a name that happens to equal another project's id.
+    by_id = [row for row in rows if row["project_id"] == project]
+    matches = by_id or rows
+    if len(matches) == 1:
+        click.echo(orjson.dumps(matches[0], option=orjson.OPT_INDENT_2, default=str).decode())
+        return
+    if matches:
+        click.echo(f"{project!r} matches {len(matches)} projects; give the id of one:", err=True)
+        candidates = [(r["project_id"], r["project_name"], r["account_id"]) for r in matches]
+    else:
+        click.echo(f"no live project has the id or name {project!r}.", err=True)
+        if suggestions:
+            click.echo("Projects whose name contains it:", err=True)
+        candidates = suggestions
+    for project_id, name, account_id in candidates:
+        click.echo(f"  {project_id}  {name}  (account {account_id})", err=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

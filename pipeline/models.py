@@ -42,6 +42,7 @@ class Model:
     columns: dict[str, str]  # name -> description
     refs: tuple[tuple[str, str], ...]  # (schema, table) the SQL reads
     tests: tuple[ModelTest, ...] = field(default=())
+    free_text: tuple[str, ...] = ()  # columns marked `free_text: true`: kept out of exports
 
     @property
     def schema(self) -> str:
@@ -173,6 +174,7 @@ def load_model(path: Path) -> Model:
         },
         refs=table_refs(sql),
         tests=tuple(_tests_for(name, relation, spec)),
+        free_text=tuple(c["name"] for c in spec.get("columns") or [] if c.get("free_text")),
     )
 
 

@@ -130,6 +130,28 @@ class ModelSettings(dg.ConfigurableResource):
     effort_weights: dict[str, float] = DEFAULT_EFFORT_WEIGHTS
 
 
+class PublishSettings(dg.ConfigurableResource):
+    """Where exports go and what they hold. BUILDOS_ANALYTICS_EXPORTS sets the folder;
+    BUILDOS_ANALYTICS_POSTGRES_URL (a SQLAlchemy URL, postgresql+psycopg://...) turns on the
+    PostgreSQL copy."""
+
+    exports_dir: str = "exports"
+    include_free_text: bool = False  # brain dump content, descriptions, log text: off by default
+    per_account: bool = False  # also write exports/accounts/<account_id>/, one per account
+    keep_releases: int = 3
+    postgres_url: str | None = None
+    postgres_schema: str = "buildos_analytics"
+
+
+def publish_from_env() -> PublishSettings:
+    fields = {}
+    if os.environ.get("BUILDOS_ANALYTICS_EXPORTS"):
+        fields["exports_dir"] = dg.EnvVar("BUILDOS_ANALYTICS_EXPORTS")
+    if os.environ.get("BUILDOS_ANALYTICS_POSTGRES_URL"):
+        fields["postgres_url"] = dg.EnvVar("BUILDOS_ANALYTICS_POSTGRES_URL")
+    return PublishSettings(**fields)
+
+
 class ProgressReporter:
     """Where long work reports progress: nothing by default; the CLI passes a progress bar."""
 

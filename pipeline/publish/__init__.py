@@ -1,0 +1,1 @@
+"""Publishing for BI tools: the bi views, Parquet exports, the serving file and PostgreSQL."""

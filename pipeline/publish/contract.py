@@ -1,0 +1,69 @@
+"""The public contract BI tools read: one `bi` view per mart, its columns and their docs.
+
+The same view text serves three places: the `bi` schema of the pipeline's DuckDB (over the
+marts), the portable `views.sql` of an export (over its Parquet files), and the serving file
+and PostgreSQL (over their copies of the marts). Only the source relation changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.models import Model, load_models
+
+# Bump when a published column disappears or changes type; the manifest check demands it.
+SCHEMA_VERSION = 1
+# Daily facts are partitioned by month in the exports (readers prune by month).
+DAY_COLUMN = "day_date"
+
+
+@dataclass(frozen=True)
+class PublicTable:
+    model: Model
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def description(self) -> str:
+        return f"{self.model.description} Grain: {self.model.grain}."
+
+    def columns(self, available: list[str], include_free_text: bool) -> list[str]:
+        """The published columns, in the mart's order, free text dropped unless asked for."""
+        hidden = set() if include_free_text else set(self.model.free_text)
+        return [c for c in available if c not in hidden]
+
+    def comment(self, column: str) -> str | None:
+        return self.model.columns.get(column) or None
+
+    @property
+    def partitioned(self) -> bool:
+        return DAY_COLUMN in self.model.columns
+
+
+def public_tables() -> list[PublicTable]:
+    """Every mart and dimension, in a stable order."""
+    return sorted(
+        (PublicTable(m) for m in load_models() if m.layer == "marts"), key=lambda t: t.name
+    )
+
+
+def view_sql(view: str, columns: list[str], source: str) -> str:
+    """`create or replace view <view> as select <columns> from <source>`."""
+    listed = ",\n    ".join(columns)
+    return f"create or replace view {view} as\nselect\n    {listed}\nfrom {source}"
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(table: PublicTable, view: str, columns: list[str]) -> list[str]:
+    """COMMENT ON statements (DuckDB and PostgreSQL both take this form)."""
+    statements = [f"comment on view {view} is {quote_literal(table.description)}"]
+    for column in columns:
+        text = table.comment(column)
+        if text:
+            statements.append(f"comment on column {view}.{column} is {quote_literal(text)}")
+    return statements
