@@ -1,0 +1,94 @@
+-- Projects at risk: active or planning projects that are behind their ideal burndown line,
+-- have missed a milestone, or have blocked work, as of the account's as-of day.
+with projects as (
+    select * from staging.stg_buildos__projects
+    where not is_deleted
+),
+
+burndown as (
+    select * from marts.fct_burndown_daily
+),
+
+milestones as (
+    select * from marts.dim_milestones
+),
+
+tasks as (
+    select * from staging.stg_buildos__tasks
+),
+
+latest_day as (
+    select * from burndown
+    qualify row_number() over (
+        partition by account_id, project_id order by day_date desc
+    ) = 1
+),
+
+missed as (
+    select
+        account_id,
+        project_id,
+        count(*) as missed_milestones
+    from milestones
+    where is_missed and not is_deleted
+    group by all
+),
+
+blocked as (
+    select
+        account_id,
+        project_id,
+        count(*) as blocked_tasks
+    from tasks
+    where task_state = 'blocked' and not is_deleted
+    group by all
+),
+
+joined as (
+    select
+        projects.account_id,
+        projects.project_id,
+        projects.project_name,
+        projects.project_state,
+        latest_day.day_date as as_of_date,
+        latest_day.remaining_tasks,
+        latest_day.ideal_remaining_tasks,
+        latest_day.projected_completion_date,
+        cast(projects.end_at at time zone 'UTC' as date) as end_date,
+        coalesce(
+            latest_day.remaining_tasks > latest_day.ideal_remaining_tasks, false
+        ) as is_behind_ideal,
+        coalesce(missed.missed_milestones, 0) as missed_milestones,
+        coalesce(blocked.blocked_tasks, 0) as blocked_tasks
+    from projects
+    left join latest_day
+        on
+            projects.account_id = latest_day.account_id
+            and projects.project_id = latest_day.project_id
+    left join missed
+        on
+            projects.account_id = missed.account_id
+            and projects.project_id = missed.project_id
+    left join blocked
+        on
+            projects.account_id = blocked.account_id
+            and projects.project_id = blocked.project_id
+),
+
+final as (
+    select
+        *,
+        project_state in ('active', 'planning')
+        and (is_behind_ideal or missed_milestones > 0 or blocked_tasks > 0) as is_at_risk,
+        list_filter(
+            [
+                case when is_behind_ideal then 'behind the ideal burndown' end,
+                case when missed_milestones > 0 then 'missed milestones' end,
+                case when blocked_tasks > 0 then 'blocked work' end
+            ],
+            lambda reason: reason is not null
+        ) as risk_reasons
+    from joined
+)
+
+select * from final
