@@ -5,17 +5,22 @@ from __future__ import annotations
 import pytest
 
 from pipeline.definitions import defs
-from pipeline.resources import BuildOSResource, DuckDBWarehouse
+from pipeline.resources import BuildOSResource, DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     """Every asset materialized against the embedded sandbox (a small workspace)."""
-    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "warehouse.duckdb"
     result = materialize(
         None,
-        {"buildos": BuildOSResource(sandbox_seed=3), "warehouse": DuckDBWarehouse(path=str(path))},
+        {
+            "buildos": BuildOSResource(sandbox_seed=3),
+            "warehouse": DuckDBWarehouse(path=str(path)),
+            "publish": PublishSettings(exports_dir=str(folder / "exports")),
+        },
     )
     return path, result
 
