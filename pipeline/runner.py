@@ -57,7 +57,14 @@ def materialize(
     if progress is not None:
         merged["progress"] = dg.ResourceDefinition.hardcoded_resource(progress)
     assets = [*defs.assets, *(defs.asset_checks or [])]
-    selection = [dg.AssetKey(list(key)) for key in asset_keys] if asset_keys else None
+    # A multi-asset (the sync) runs whole: selecting one of its keys selects its siblings.
+    selection = (
+        dg.AssetSelection.assets(
+            *[dg.AssetKey(list(k)) for k in asset_keys]
+        ).required_multi_asset_neighbors()
+        if asset_keys
+        else None
+    )
     config = {**QUIET_LOGS, **(run_config or {})}
     return dg.materialize(
         assets,

@@ -44,9 +44,12 @@ class ClientSettings:
     burst: int = 50
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    max_attempts: int = 6
+    max_attempts: int = 8
     backoff_base: float = 0.2
     backoff_max: float = 15.0
+    # Consecutive failed attempts, across all concurrent requests, that stop the run (a broken
+    # server, not bad luck: at a 20% failure rate 25 in a row is a one-in-10^17 event). A lone
+    # request gives up sooner, after max_attempts, and that too stops the run.
     breaker_threshold: int = 25
 
     def __post_init__(self) -> None:
@@ -174,7 +177,7 @@ class BuildOSClient:
         json: dict | None = None,
         login: bool = False,
     ) -> dict:
-        reauthed = False
+        session_retries = 0
         attempt = 0
         while True:
             attempt += 1
@@ -199,11 +202,14 @@ class BuildOSClient:
                 if status == 401 and login:
                     raise AuthError(f"BuildOS refused the configured email and password ({error})")
                 if status == 401 and code in SESSION_CODES and not self.settings.api_key:
-                    if reauthed:
+                    # A fresh session can expire again before this request is retried (another
+                    # request's expiry, a short TTL): log in again a bounded number of times.
+                    session_retries += 1
+                    if session_retries > self.settings.max_attempts:
                         raise AuthError(
-                            f"{method} {path}: still unauthorized after logging in again"
+                            f"{method} {path}: still unauthorized after logging in again "
+                            f"{self.settings.max_attempts} times"
                         )
-                    reauthed = True
                     self.stats.retries["session"] += 1
                     await self._login(generation)
                     attempt -= 1

@@ -70,7 +70,7 @@ class SyncOptions:
 @dataclass
 class SyncResult:
     sync_id: str
-    account_id: str
+    account_id: str | None
     mode: str
     projects_seen: int = 0
     projects_fetched: int = 0
@@ -222,31 +222,35 @@ async def sync_account(
     warehouse.ensure_ingest_tables(con)
     sync_id = uuid.uuid4().hex
     started = datetime.now(UTC)
-    async with BuildOSClient(settings) as client:
-        account_id = client.account_id or options.account_id
-        if not account_id:
-            raise BuildOSError(
-                "with an API key the account id must be configured "
-                "(BUILDOS_ACCOUNT_ID): the API has no route that tells it"
+    client = BuildOSClient(settings)
+    # Recorded even when the login fails (the account is not known yet then).
+    result = SyncResult(sync_id, options.account_id, "full" if options.full else "incremental")
+    try:
+        async with client:
+            account_id = client.account_id or options.account_id
+            if not account_id:
+                raise BuildOSError(
+                    "with an API key the account id must be configured "
+                    "(BUILDOS_ACCOUNT_ID): the API has no route that tells it"
+                )
+            result.account_id = account_id
+            state = _read_state(con, account_id)
+            full = (
+                options.full
+                or state["syncs"] == 0
+                or state["since_full"] + 1 >= options.reconcile_every
             )
-        state = _read_state(con, account_id)
-        full = (
-            options.full
-            or state["syncs"] == 0
-            or state["since_full"] + 1 >= options.reconcile_every
-        )
-        result = SyncResult(sync_id, account_id, "full" if full else "incremental")
-        _record_run(con, result, started, "running", None, client)
-        try:
+            result.mode = "full" if full else "incremental"
+            _record_run(con, result, started, "running", None, client)
             await _sync(client, con, account_id, state, full, options, result, report, started)
-        except BaseException as exc:
-            result.stats = client.stats.as_dict()
-            _record_run(con, result, started, "failed", f"{type(exc).__name__}: {exc}", client)
-            raise
+    except BaseException as exc:
         result.stats = client.stats.as_dict()
-        _write_state(con, account_id, full, started)
-        _record_run(con, result, started, "succeeded", None, client)
-        return result
+        _record_run(con, result, started, "failed", f"{type(exc).__name__}: {exc}", client)
+        raise
+    result.stats = client.stats.as_dict()
+    _write_state(con, account_id, full, started)
+    _record_run(con, result, started, "succeeded", None, client)
+    return result
 
 
 async def _sync(
