@@ -55,7 +55,9 @@ def _column_schema(model: Model) -> dg.TableSchema:
     )
 
 
-def _model_asset(model: Model) -> dg.AssetsDefinition:
+def _model_asset(
+    model: Model, freshness_policy: dg.FreshnessPolicy | None = None
+) -> dg.AssetsDefinition:
     deps = [dg.AssetKey([schema, table]) for schema, table in model.refs]
 
     @dg.asset(
@@ -64,6 +66,7 @@ def _model_asset(model: Model) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         deps=deps,
         pool="duckdb_writer",
+        freshness_policy=freshness_policy,
         description=f"{model.description}\n\nGrain: {model.grain}.",
         metadata={
             "dagster/column_schema": _column_schema(model),
@@ -110,7 +113,13 @@ def _model_check(model: Model, test: ModelTest) -> dg.AssetChecksDefinition:
 
 
 MODELS = load_models()
-model_assets = [_model_asset(model) for model in MODELS]
+
+
+def model_assets_with(marts_freshness: dg.FreshnessPolicy | None = None) -> list:
+    """One asset per model; marts get the freshness policy."""
+    return [_model_asset(m, marts_freshness if m.layer == "marts" else None) for m in MODELS]
+
+
 model_checks = [_model_check(model, test) for model in MODELS for test in model.tests]
 MODEL_KEYS_BY_LAYER = {
     layer: [dg.AssetKey([m.schema, m.name]) for m in MODELS if m.layer == layer] for layer in LAYERS

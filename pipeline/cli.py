@@ -517,33 +517,139 @@ def _print_checks(result) -> None:
         )
 
 
+DEMO_STAGES = (
+    ("sync", ("buildos",), "sync the embedded BuildOS sandbox (3 accounts) into DuckDB"),
+    ("build", MODEL_GROUPS, "build the staging, intermediate and mart models, run their checks"),
+    ("publish", ("publish",), "publish: bi views, Parquet exports, the serving file"),
+    ("dashboard", ("dashboards",), "draw the executive dashboard (HTML and PNG)"),
+)
+
+
 @main.command(
-    help="Run the whole pipeline against the embedded sandbox and say where the outputs are."
+    help="Run the whole pipeline against the embedded sandbox: sync, models, "
+    "exports and the dashboard; then say where everything is."
 )
 @click.option(
     "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
 )
-def demo(db) -> None:
-    from pipeline.resources import BuildOSResource, DuckDBWarehouse
+@click.option(
+    "--exports",
+    "exports_dir",
+    envvar="BUILDOS_ANALYTICS_EXPORTS",
+    default="exports",
+    show_default=True,
+)
+def demo(db, exports_dir) -> None:
+    import time
+
+    from pipeline.resources import (
+        BuildOSResource,
+        DeliverySettings,
+        DuckDBWarehouse,
+        PublishSettings,
+    )
     from pipeline.runner import RichProgress, materialize
 
-    click.echo("Syncing the embedded BuildOS sandbox (3 accounts) into DuckDB...")
+    resources = {
+        "buildos": BuildOSResource(),
+        "warehouse": DuckDBWarehouse(path=db),
+        "publish": PublishSettings(exports_dir=exports_dir),
+        "deliver": DeliverySettings(dashboard_dir=str(Path(exports_dir) / "dashboards")),
+    }
+    started = time.perf_counter()
     with RichProgress() as progress:
-        result = materialize(
-            None,
-            {"buildos": BuildOSResource(), "warehouse": DuckDBWarehouse(path=db)},
-            None,
-            progress,
-        )
-    _print_materializations(result)
+        for number, (_, groups, text) in enumerate(DEMO_STAGES, start=1):
+            progress.update("pipeline steps", number - 1, len(DEMO_STAGES))
+            progress.message(f"[{number}/{len(DEMO_STAGES)}] {text}")
+            result = materialize(
+                _keys_in_groups(groups), resources, None, progress, raise_on_error=False
+            )
+            if not result.success:
+                _print_checks(result)
+                raise click.ClickException(f"the {text!r} step failed; see above")
+        progress.update("pipeline steps", len(DEMO_STAGES), len(DEMO_STAGES))
+    click.echo(f"Done in {time.perf_counter() - started:.0f}s.\n")
+    _print_summary(db)
     click.echo("")
-    click.echo("Outputs:")
-    click.echo(f"  DuckDB file:  {Path(db).resolve()}")
-    query = "select state_key, count(*) from buildos.tasks group by all"
+    _print_outputs(db, exports_dir, None)
+    dashboards = Path(exports_dir) / "dashboards"
+    click.echo(f"  executive dashboard:               {(dashboards / 'latest.html').resolve()}")
+    if (dashboards / "latest.png").exists():
+        click.echo(f"  dashboard snapshot (PNG):          {(dashboards / 'latest.png').resolve()}")
+    click.echo("  next: python -m pipeline status <project name>, or .venv/bin/dagster dev")
+
+
+def _print_summary(db) -> None:
+    """The headline numbers, read from the bi views (what the dashboard shows)."""
+    from pipeline import warehouse
+    from pipeline.dashboard import dashboard_data
+
+    con = warehouse.connect(db, read_only=True)
+    try:
+        data = dashboard_data(con)
+        accounts = con.execute(
+            "select p.account_id, count(*) filter (where p.project_state = 'active'), "
+            "sum(c.done_tasks), sum(c.live_tasks), count(*) filter (where r.is_at_risk) "
+            "from bi.dim_projects as p "
+            "left join bi.fct_project_completion as c using (account_id, project_id) "
+            "left join bi.fct_project_risk as r using (account_id, project_id) "
+            "where not p.is_deleted group by 1 order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    kpis, dumps = data["kpis"], data["braindumps"]
+    click.echo(f"Portfolio as of {data['as_of_date']} ({len(accounts)} accounts):")
+    click.echo(f"  active projects        {kpis['active_projects']:>6}")
     click.echo(
-        f"  Query it:     python -c \"import duckdb; print(duckdb.connect('{db}', "
-        f"read_only=True).sql('{query}'))\""
+        f"  overall completion     {kpis['completion_pct']:>5.1f}%  "
+        f"({kpis['done_tasks']:,} of {kpis['live_tasks']:,} live tasks done)"
     )
+    click.echo(
+        f"  tasks done this week   {kpis['completed_this_week']:>6}  "
+        f"(last week {kpis['completed_last_week']})"
+    )
+    click.echo(f"  projects at risk       {kpis['at_risk_projects']:>6}")
+    click.echo(
+        f"  brain dumps, 8 weeks   {dumps['created']:>6}  "
+        f"({dumps['processed']} processed, {dumps['failed']} failed)"
+    )
+    click.echo("  per account: active projects, completion, at risk")
+    for account_id, active, done, live, at_risk in accounts:
+        share = f"{100 * done / live:5.1f}%" if live else "    -"
+        click.echo(f"    {account_id[:8]}   {active:>3} active   {share}   {at_risk} at risk")
+
+
+@main.command(
+    help="Draw the executive dashboard from the bi views (HTML and PNG) and "
+    "deliver it where configured."
+)
+@click.option(
+    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
+)
+@click.option(
+    "--out",
+    "dashboard_dir",
+    envvar="BUILDOS_DASHBOARD_DIR",
+    default="exports/dashboards",
+    show_default=True,
+)
+def dashboard(db, dashboard_dir) -> None:
+    from pipeline.resources import DuckDBWarehouse, delivery_from_env
+    from pipeline.runner import materialize
+
+    deliver = delivery_from_env()
+    result = materialize(
+        [["dashboards", "executive"]],
+        {
+            "warehouse": DuckDBWarehouse(path=db),
+            "deliver": deliver.model_copy(update={"dashboard_dir": dashboard_dir}),
+        },
+    )
+    for event in result.get_asset_materialization_events():
+        for name in ("html", "png", "delivered_to"):
+            value = event.materialization.metadata.get(name)
+            if value is not None:
+                click.echo(f"  {name:<13} {getattr(value, 'value', value)}")
 
 
 @main.command(

@@ -45,7 +45,7 @@ class BuildOSResource(dg.ConfigurableResource):
     burst: int = 50
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    max_attempts: int = 6
+    max_attempts: int = 8
     backoff_max: float = 15.0
     breaker_threshold: int = 25
 
@@ -150,6 +150,47 @@ def publish_from_env() -> PublishSettings:
     if os.environ.get("BUILDOS_ANALYTICS_POSTGRES_URL"):
         fields["postgres_url"] = dg.EnvVar("BUILDOS_ANALYTICS_POSTGRES_URL")
     return PublishSettings(**fields)
+
+
+class DeliverySettings(dg.ConfigurableResource):
+    """Where the dashboard and pipeline events go; each channel is off until configured.
+    Environment: BUILDOS_DASHBOARD_DIR, BUILDOS_SLACK_WEBHOOK_URL, BUILDOS_SMTP_HOST,
+    BUILDOS_SMTP_PORT, BUILDOS_SMTP_USER, BUILDOS_SMTP_PASSWORD, BUILDOS_SMTP_FROM,
+    BUILDOS_SMTP_TO (comma list), BUILDOS_EVENTS_WEBHOOK_URL, BUILDOS_EVENTS_WEBHOOK_SECRET."""
+
+    dashboard_dir: str = "exports/dashboards"
+    slack_webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "buildos-analytics@localhost"
+    smtp_to: str | None = None
+    smtp_starttls: bool = True
+    events_webhook_url: str | None = None
+    events_webhook_secret: str | None = None
+    retry_attempts: int = 5
+    retry_backoff_seconds: float = 0.5
+
+
+DELIVERY_ENV = {
+    "dashboard_dir": "BUILDOS_DASHBOARD_DIR",
+    "slack_webhook_url": "BUILDOS_SLACK_WEBHOOK_URL",
+    "smtp_host": "BUILDOS_SMTP_HOST",
+    "smtp_user": "BUILDOS_SMTP_USER",
+    "smtp_password": "BUILDOS_SMTP_PASSWORD",
+    "smtp_from": "BUILDOS_SMTP_FROM",
+    "smtp_to": "BUILDOS_SMTP_TO",
+    "events_webhook_url": "BUILDOS_EVENTS_WEBHOOK_URL",
+    "events_webhook_secret": "BUILDOS_EVENTS_WEBHOOK_SECRET",
+}
+
+
+def delivery_from_env() -> DeliverySettings:
+    fields = {field: dg.EnvVar(var) for field, var in DELIVERY_ENV.items() if os.environ.get(var)}
+    if os.environ.get("BUILDOS_SMTP_PORT"):
+        fields["smtp_port"] = dg.EnvVar.int("BUILDOS_SMTP_PORT")
+    return DeliverySettings(**fields)
 
 
 class ProgressReporter:

@@ -1,0 +1,808 @@
+"""The executive dashboard: its numbers from the `bi` views, the HTML page, the PNG snapshot.
+
+Every number is read from a `bi` view and at most selected, filtered or summed here; the two
+ratios of sums (overall completion, the brain dump processed rate over 8 weeks) say so on the
+page. "Now" is the data's as-of date, never the machine's clock.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from pipeline.dashboard import charts
+from pipeline.dashboard.charts import NO_VALUE, long_date, number, short_date
+
+VELOCITY_WEEKS = 12
+ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
+TOP_PROJECTS = 4
+BURNDOWN_DAYS = 84  # history shown on each burndown
+BRAINDUMP_DAYS = 56
+CHROMIUM_ENV = "BUILDOS_CHROMIUM"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
+
+# `$account_id` is bound; null means every account in the warehouse.
+ACCOUNT = "($account_id is null or account_id = $account_id)"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict):
+    return con.execute(sql, params).fetchone()
+
+
+def _as_of_date(con: duckdb.DuckDBPyConnection, params: dict) -> date | None:
+    """The latest day the data describes: the risk view's as-of day, else the last daily row,
+    else the last velocity week."""
+    row = _one(
+        con,
+        f"""
+        select coalesce(
+            (select max(as_of_date) from bi.fct_project_risk where {ACCOUNT}),
+            (select max(day_date) from bi.fct_burndown_daily where {ACCOUNT}),
+            (select max(day_date) from bi.fct_braindumps_daily where {ACCOUNT}),
+            (select max(week_start) from bi.fct_velocity_weekly where {ACCOUNT})
+        )
+        """,
+        params,
+    )
+    return row[0]
+
+
+def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None) -> dict:
+    """Everything the page shows, as plain dicts of dates and numbers, for one account or
+    (account_id None) the whole portfolio summed over accounts."""
+    params = {"account_id": account_id}
+    as_of = _as_of_date(con, params)
+    accounts = _one(
+        con, f"select count(distinct account_id) from bi.dim_projects where {ACCOUNT}", params
+    )[0]
+    data: dict = {
+        "account_id": account_id,
+        "accounts": accounts,
+        "as_of_date": as_of,
+        "this_week_start": None,
+        "last_week_start": None,
+        "velocity_weeks": VELOCITY_WEEKS,
+        "kpis": _kpis(con, params),
+        "velocity": [],
+        "burndown": [],
+        "at_risk": _at_risk(con, params),
+        "braindumps": {
+            "first_day": None,
+            "last_day": None,
+            "days": [],
+            "created": 0,
+            "processed": 0,
+            "failed": 0,
+            "pending": 0,
+            "processed_rate": None,
+        },
+    }
+    if as_of is None:
+        return data
+    this_week = as_of - timedelta(days=as_of.weekday())
+    last_week = this_week - timedelta(weeks=1)
+    data["this_week_start"], data["last_week_start"] = this_week, last_week
+    data["velocity"] = _rows(
+        con,
+        f"""
+        select
+            week_start,
+            sum(tasks_completed) as tasks_completed,
+            sum(tasks_completed_avg_3w) as tasks_completed_avg_3w
+        from bi.fct_velocity_weekly
+        where {ACCOUNT} and week_start between $first_week and $this_week
+        group by week_start
+        order by week_start
+        """,
+        {
+            **params,
+            "first_week": this_week - timedelta(weeks=VELOCITY_WEEKS - 1),
+            "this_week": this_week,
+        },
+    )
+    by_week = {row["week_start"]: row["tasks_completed"] for row in data["velocity"]}
+    data["kpis"]["completed_this_week"] = by_week.get(this_week, 0)
+    data["kpis"]["completed_last_week"] = by_week.get(last_week, 0)
+    data["burndown"] = _burndown(con, params, as_of, this_week)
+    data["braindumps"] = _braindumps(con, params, as_of)
+    return data
+
+
+def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
+    active = _one(
+        con,
+        f"""
+        select count(*) from bi.dim_projects
+        where {ACCOUNT} and project_state = 'active' and not coalesce(is_deleted, false)
+        """,
+        params,
+    )[0]
+    done, live, projects = _one(
+        con,
+        f"""
+        select coalesce(sum(done_tasks), 0), coalesce(sum(live_tasks), 0), count(*)
+        from bi.fct_project_completion
+        where {ACCOUNT}
+        """,
+        params,
+    )
+    at_risk, assessed = _one(
+        con,
+        f"""
+        select count(*) filter (where is_at_risk), count(*)
+        from bi.fct_project_risk
+        where {ACCOUNT}
+        """,
+        params,
+    )
+    return {
+        "active_projects": active,
+        "live_projects": projects,
+        "done_tasks": done,
+        "live_tasks": live,
+        "completion_pct": 100 * done / live if live else None,
+        "completed_this_week": 0,
+        "completed_last_week": 0,
+        "at_risk_projects": at_risk,
+        "assessed_projects": assessed,
+    }
+
+
+def _burndown(
+    con: duckdb.DuckDBPyConnection, params: dict, as_of: date, this_week: date
+) -> list[dict]:
+    """The most active projects (most tasks completed over the last ACTIVITY_WEEKS weeks, at
+    least one) with their daily burndown rows and the view's projection."""
+    top = _rows(
+        con,
+        f"""
+        with activity as (
+            select account_id, project_id, sum(tasks_completed) as tasks_completed_recently
+            from bi.fct_velocity_weekly
+            where {ACCOUNT} and week_start between $first_week and $this_week
+            group by account_id, project_id
+            having sum(tasks_completed) > 0
+        )
+
+        select
+            activity.account_id,
+            activity.project_id,
+            activity.tasks_completed_recently,
+            coalesce(projects.project_name, activity.project_id) as project_name,
+            projects.project_state,
+            risk.end_date,
+            coalesce(risk.is_at_risk, false) as is_at_risk
+        from activity
+        left join bi.dim_projects as projects
+            on activity.account_id = projects.account_id
+            and activity.project_id = projects.project_id
+        left join bi.fct_project_risk as risk
+            on activity.account_id = risk.account_id
+            and activity.project_id = risk.project_id
+        order by activity.tasks_completed_recently desc, project_name, activity.project_id
+        limit {TOP_PROJECTS}
+        """,
+        {
+            **params,
+            "first_week": this_week - timedelta(weeks=ACTIVITY_WEEKS - 1),
+            "this_week": this_week,
+        },
+    )
+    projects = []
+    for project in top:
+        days = _rows(
+            con,
+            """
+            select
+                day_date,
+                scope_tasks,
+                completed_tasks,
+                remaining_tasks,
+                ideal_remaining_tasks,
+                projected_completion_date
+            from bi.fct_burndown_daily
+            where account_id = $account_id and project_id = $project_id
+                and day_date between $first_day and $as_of
+            order by day_date
+            """,
+            {
+                "account_id": project["account_id"],
+                "project_id": project["project_id"],
+                "first_day": as_of - timedelta(days=BURNDOWN_DAYS - 1),
+                "as_of": as_of,
+            },
+        )
+        last = days[-1] if days else {}
+        projects.append(
+            {
+                **project,
+                "days": days,
+                "scope_tasks": last.get("scope_tasks"),
+                "completed_tasks": last.get("completed_tasks"),
+                "remaining_tasks": last.get("remaining_tasks"),
+                "ideal_remaining_tasks": last.get("ideal_remaining_tasks"),
+                "projected_completion_date": last.get("projected_completion_date"),
+            }
+        )
+    return projects
+
+
+def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
+    return _rows(
+        con,
+        f"""
+        select
+            account_id,
+            project_id,
+            coalesce(project_name, project_id) as project_name,
+            project_state,
+            risk_reasons,
+            remaining_tasks,
+            ideal_remaining_tasks,
+            missed_milestones,
+            blocked_tasks,
+            projected_completion_date,
+            end_date
+        from bi.fct_project_risk
+        where {ACCOUNT} and is_at_risk
+        order by
+            len(risk_reasons) desc,
+            remaining_tasks desc nulls last,
+            project_name,
+            project_id
+        """,
+        params,
+    )
+
+
+def _braindumps(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
+    first_day = as_of - timedelta(days=BRAINDUMP_DAYS - 1)
+    days = _rows(
+        con,
+        f"""
+        select
+            day_date,
+            sum(braindumps_created) as created,
+            sum(braindumps_processed) as processed,
+            sum(braindumps_failed) as failed,
+            sum(braindumps_pending) as pending
+        from bi.fct_braindumps_daily
+        where {ACCOUNT} and day_date between $first_day and $as_of
+        group by day_date
+        order by day_date
+        """,
+        {**params, "first_day": first_day, "as_of": as_of},
+    )
+    totals = {key: sum(row[key] or 0 for row in days) for key in ("created", "processed")}
+    totals |= {key: sum(row[key] or 0 for row in days) for key in ("failed", "pending")}
+    return {
+        "first_day": first_day,
+        "last_day": as_of,
+        "days": days,
+        **totals,
+        "processed_rate": totals["processed"] / totals["created"] if totals["created"] else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+CSS = """
+:root { color-scheme: light; --ink: #0f172a; --muted: #64748b; --line: #e2e8f0;
+  --panel: #ffffff; --page: #f1f5f9; --accent: #2563eb; --good: #047857; --bad: #b91c1c; }
+* { box-sizing: border-box; }
+html { background: var(--page); }
+body { margin: 0; color: var(--ink); font: 14px/1.45 system-ui, -apple-system, "Segoe UI",
+  Roboto, "Helvetica Neue", Arial, "Liberation Sans", sans-serif;
+  font-variant-numeric: tabular-nums; }
+main { max-width: 1360px; margin: 0 auto; padding: 24px 28px 32px; }
+header.top { display: flex; justify-content: space-between; align-items: flex-end; gap: 24px;
+  padding-bottom: 14px; border-bottom: 3px solid var(--ink); margin-bottom: 18px; }
+.brand { font-size: 12px; font-weight: 700; letter-spacing: .12em; text-transform: uppercase;
+  color: var(--accent); margin: 0 0 2px; }
+h1 { font-size: 26px; line-height: 1.15; margin: 0; letter-spacing: -.01em; }
+.meta { text-align: right; color: var(--muted); font-size: 12.5px; margin: 0; }
+.meta strong { color: var(--ink); font-weight: 600; }
+h2 { font-size: 16px; margin: 0 0 10px; letter-spacing: -.005em; }
+section { margin-bottom: 18px; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+.kpis { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; margin: 0; padding: 0;
+  list-style: none; }
+.kpi { background: var(--panel); border: 1px solid var(--line); border-radius: 10px;
+  padding: 14px 16px 13px; border-top: 4px solid var(--accent); }
+.kpi.warn { border-top-color: #d97706; }
+.kpi.ok { border-top-color: #059669; }
+.kpi .label { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase;
+  letter-spacing: .06em; margin: 0; }
+.kpi .value { font-size: 34px; font-weight: 700; line-height: 1.1; margin: 6px 0 4px; }
+.kpi .value small { font-size: 15px; font-weight: 600; color: var(--muted); margin-left: 4px; }
+.kpi .sub { font-size: 12.5px; color: var(--muted); margin: 0; }
+.delta { font-weight: 700; }
+.delta.up { color: var(--good); } .delta.down { color: var(--bad); }
+.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
+.grid4 { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; }
+figure.chart, .panel { margin: 0; background: var(--panel); border: 1px solid var(--line);
+  border-radius: 10px; padding: 12px 14px 8px; break-inside: avoid; page-break-inside: avoid; }
+figcaption { margin: 0 0 6px; }
+figcaption .title { display: block; font-weight: 700; font-size: 14.5px; }
+figcaption .desc { display: block; color: var(--muted); font-size: 12.5px; }
+.burndown figcaption .title { font-size: 13.5px; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+figure.chart > svg { display: block; width: 100%; height: auto; overflow: visible; }
+svg text { font-family: inherit; }
+svg .tick { font-size: 11px; fill: #64748b; }
+svg .value { font-size: 10.5px; fill: #334155; font-weight: 600; stroke: #fff;
+  stroke-width: 3px; paint-order: stroke; stroke-linejoin: round; }
+svg .note { font-size: 10px; fill: #64748b; font-style: italic; }
+svg .grid { stroke: #e2e8f0; stroke-width: 1; }
+svg .axis { stroke: #94a3b8; stroke-width: 1; }
+svg .bar { fill: #2563eb; }
+svg .bar.partial { fill: #bfdbfe; stroke: #2563eb; stroke-width: 1; stroke-dasharray: 3 2; }
+svg .avg { fill: none; stroke: #d97706; stroke-width: 2.5; stroke-linejoin: round; }
+svg .avg-dot { fill: #fff; stroke: #d97706; stroke-width: 2; }
+svg .bd-processed { fill: #0f766e; } svg .bd-failed { fill: #dc2626; }
+svg .bd-pending { fill: #fbbf24; }
+svg .ahead { fill: #f1f5f9; }
+svg .bn-done-area { fill: #d1fae5; stroke: none; }
+svg .bn-done { fill: none; stroke: #059669; stroke-width: 1.5; }
+svg .bn-scope { fill: none; stroke: #475569; stroke-width: 1.5; }
+svg .bn-ideal { fill: none; stroke: #94a3b8; stroke-width: 1.5; stroke-dasharray: 5 4; }
+svg .bn-remaining { fill: none; stroke: #2563eb; stroke-width: 2.5; stroke-linejoin: round; }
+svg .bn-projection { fill: none; stroke: #2563eb; stroke-width: 2; stroke-dasharray: 2 3; }
+svg .bn-projection-dot { fill: #fff; stroke: #2563eb; stroke-width: 2; }
+svg .bn-today { fill: #2563eb; stroke: #fff; stroke-width: 1.5; }
+svg .bn-end { stroke: #d97706; stroke-width: 1.5; stroke-dasharray: 4 3; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; list-style: none; margin: 0 0 8px;
+  padding: 0; font-size: 12px; color: #334155; }
+.legend li { display: inline-flex; align-items: center; gap: 6px; }
+.legend li > svg { width: 22px; height: 12px; flex: none; }
+.section-head { display: flex; justify-content: space-between; align-items: baseline;
+  gap: 16px; flex-wrap: wrap; }
+.section-head .legend { margin: 0 0 10px; }
+.empty { display: flex; flex-direction: column; align-items: center; justify-content: center;
+  min-height: 150px; border: 2px dashed var(--line); border-radius: 8px; color: var(--muted);
+  text-align: center; padding: 16px; margin: 4px 0 8px; }
+.empty strong { color: #334155; font-size: 15px; }
+table { width: 100%; border-collapse: collapse; font-size: 13px; }
+caption { text-align: left; color: var(--muted); font-size: 12.5px; padding-bottom: 8px; }
+th { text-align: left; font-size: 11.5px; text-transform: uppercase; letter-spacing: .05em;
+  color: var(--muted); font-weight: 600; border-bottom: 2px solid var(--line);
+  padding: 6px 10px; }
+td { padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+tr:last-child td { border-bottom: none; }
+th.num, td.num { text-align: right; }
+td.num { white-space: nowrap; }
+td.name { font-weight: 600; }
+td.name .state { font-weight: 400; color: var(--muted); font-size: 12px; margin-left: 6px; }
+.tag { display: inline-block; padding: 1px 8px; margin: 1px 4px 1px 0; border-radius: 999px;
+  font-size: 12px; background: #fee2e2; color: #991b1b; white-space: nowrap; }
+.tag.milestone { background: #fef3c7; color: #92400e; }
+.tag.blocked { background: #ede9fe; color: #5b21b6; }
+.hot { color: var(--bad); font-weight: 700; }
+.never { color: var(--muted); font-style: italic; }
+.more { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; }
+footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
+  padding-top: 10px; margin-top: 8px; }
+section.risk { overflow-x: auto; }
+@media (max-width: 1100px) { .grid4 { grid-template-columns: 1fr 1fr; } }
+@media (max-width: 980px) { .grid2 { grid-template-columns: 1fr; }
+  .kpis { grid-template-columns: 1fr 1fr; } }
+@media (max-width: 640px) {
+  .kpis, .grid2, .grid4 { grid-template-columns: 1fr; }
+  header.top { display: block; } .meta { text-align: left; margin-top: 8px; } }
+@page { size: A4 portrait; margin: 10mm; }
+@media print {
+  html, body { background: #fff; }
+  body { font-size: 11px; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  main { max-width: none; padding: 0; }
+  header.top { display: flex; } .meta { text-align: right; }
+  .kpis { grid-template-columns: repeat(4, 1fr); gap: 8px; }
+  .grid2 { grid-template-columns: 1fr; gap: 8px; }
+  .grid4 { grid-template-columns: 1fr 1fr; gap: 8px; }
+  .kpi { padding: 8px 10px; }
+  .kpi .value { font-size: 24px; }
+  figure.chart, .panel { border-color: #cbd5e1; }
+  table { font-size: 10px; } th, td { padding: 3px 5px; } th { font-size: 9px; }
+  td.num, .tag { white-space: normal; }
+  .tag { font-size: 10px; padding: 0 5px; border-radius: 4px; }
+  section.risk { overflow: visible; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; } }
+"""
+
+MAX_RISK_ROWS = 12
+
+
+def _empty(what: str) -> str:
+    return (
+        f'<div class="empty" role="note"><strong>No data yet</strong>'
+        f"<span>{escape(what)}</span></div>"
+    )
+
+
+def _figure(name: str, title: str, desc: str, body: str, extra: str = "") -> str:
+    return (
+        f'<figure class="chart" data-chart="{escape(name)}"{extra}>'
+        f'<figcaption><span class="title">{escape(title)}</span>'
+        f'<span class="desc">{escape(desc)}</span></figcaption>{body}</figure>'
+    )
+
+
+def _swatch(kind: str) -> str:
+    """A legend key: a tiny inline SVG of the mark it stands for (aria-hidden)."""
+    marks = {
+        "bar": '<rect x="5" y="1" width="12" height="10" rx="2" fill="#2563eb"/>',
+        "partial": '<rect x="5" y="1" width="12" height="10" rx="2" fill="#bfdbfe" '
+        'stroke="#2563eb" stroke-dasharray="3 2"/>',
+        "avg": '<path d="M1 6H21" stroke="#d97706" stroke-width="2.5"/>'
+        '<circle cx="11" cy="6" r="3" fill="#fff" stroke="#d97706" stroke-width="2"/>',
+        "processed": '<rect x="5" y="1" width="12" height="10" fill="#0f766e"/>',
+        "failed": '<rect x="5" y="1" width="12" height="10" fill="#dc2626"/>',
+        "pending": '<rect x="5" y="1" width="12" height="10" fill="#fbbf24"/>',
+        "remaining": '<path d="M1 6H21" stroke="#2563eb" stroke-width="2.5"/>',
+        "projection": '<path d="M1 6H21" stroke="#2563eb" stroke-width="2" '
+        'stroke-dasharray="2 3"/>',
+        "scope": '<path d="M1 6H21" stroke="#475569" stroke-width="1.5"/>',
+        "done": '<rect x="1" y="3" width="20" height="8" fill="#d1fae5"/>'
+        '<path d="M1 3H21" stroke="#059669" stroke-width="1.5"/>',
+        "ideal": '<path d="M1 6H21" stroke="#94a3b8" stroke-width="1.5" stroke-dasharray="5 4"/>',
+        "end": '<path d="M11 0V12" stroke="#d97706" stroke-width="1.5" stroke-dasharray="4 3"/>',
+    }
+    return f'<svg viewBox="0 0 22 12" aria-hidden="true" focusable="false">{marks[kind]}</svg>'
+
+
+def _legend(items: list[tuple[str, str]]) -> str:
+    keys = "".join(f"<li>{_swatch(kind)}{escape(text)}</li>" for kind, text in items)
+    return f'<ul class="legend">{keys}</ul>'
+
+
+def _percent(value: float | None, decimals: int = 0) -> str:
+    return NO_VALUE if value is None else f"{value:.{decimals}f}%"
+
+
+def _kpi_tiles(data: dict) -> str:
+    kpis = data["kpis"]
+    this_week, as_of = data["this_week_start"], data["as_of_date"]
+    now, before = kpis["completed_this_week"], kpis["completed_last_week"]
+    if as_of is None:
+        delta = "no weeks yet"
+    else:
+        change = now - before
+        arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+        tone = "up" if change > 0 else "down" if change < 0 else ""
+        shown = f"{arrow} {number(abs(change))}" if change else "= same"
+        delta = (
+            f'<span class="delta {tone}">{escape(shown)}</span> vs last week '
+            f"({escape(number(before))})"
+        )
+    week_note = (
+        f"Week of {escape(short_date(this_week))}, to {escape(as_of.strftime('%a'))} "
+        f"{escape(short_date(as_of))}"
+        if as_of is not None
+        else "ISO week of the as-of date"
+    )
+    completion = kpis["completion_pct"]
+    at_risk = kpis["at_risk_projects"]
+    tiles = [
+        (
+            "",
+            "Active projects",
+            number(kpis["active_projects"]),
+            f"{escape(number(kpis['live_projects']))} live projects in all",
+        ),
+        (
+            "ok",
+            "Overall completion",
+            _percent(completion, 1),
+            f"{escape(number(kpis['done_tasks']))} of {escape(number(kpis['live_tasks']))} "
+            f"live tasks done",
+        ),
+        (
+            "",
+            "Tasks completed this week",
+            number(now),
+            f"{delta}<br>{week_note}",
+        ),
+        (
+            "warn" if at_risk else "ok",
+            "Projects at risk",
+            number(at_risk),
+            f"of {escape(number(kpis['assessed_projects']))} live projects assessed",
+        ),
+    ]
+    items = "".join(
+        f'<li class="kpi {tone}"><p class="label">{escape(label)}</p>'
+        f'<p class="value">{escape(value)}</p><p class="sub">{sub}</p></li>'
+        for tone, label, value, sub in tiles
+    )
+    return (
+        '<section aria-labelledby="h-kpis"><h2 id="h-kpis" class="sr-only">Portfolio key '
+        f'figures</h2><ul class="kpis">{items}</ul></section>'
+    )
+
+
+def _velocity_figure(data: dict) -> str:
+    weeks = data["velocity"]
+    n_weeks = data["velocity_weeks"]
+    title = f"Velocity: tasks completed per week, last {n_weeks} weeks"
+    if not weeks or data["this_week_start"] is None:
+        return _figure("velocity", title, "", _empty("No completed-task weeks to chart."))
+    total = sum(row["tasks_completed"] or 0 for row in weeks)
+    desc = (
+        f"{number(total)} tasks completed over the period, summed over projects. "
+        "The latest week is still running."
+    )
+    legend = _legend(
+        [
+            ("bar", "Tasks completed"),
+            ("partial", "This week, to date"),
+            ("avg", "3-week rolling average"),
+        ]
+    )
+    body = legend + charts.velocity_chart(weeks, data["this_week_start"], n_weeks)
+    return _figure("velocity", title, desc, body)
+
+
+def _braindump_figure(data: dict) -> str:
+    dumps = data["braindumps"]
+    title = f"Brain dumps, last {BRAINDUMP_DAYS // 7} weeks"
+    if not dumps["days"] or not dumps["created"]:
+        return _figure("braindumps", title, "", _empty("No brain dumps in the last 8 weeks."))
+    desc = (
+        f"{number(dumps['created'])} created, {number(dumps['processed'])} processed, "
+        f"{number(dumps['failed'])} failed, {number(dumps['pending'])} pending. "
+        f"Processed rate {_percent(_rate(dumps['processed_rate']))} "
+        "(processed ÷ created, by day created)."
+    )
+    legend = _legend([("processed", "Processed"), ("failed", "Failed"), ("pending", "Pending")])
+    body = legend + charts.braindump_chart(dumps["days"], dumps["first_day"], dumps["last_day"])
+    return _figure("braindumps", title, desc, body)
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _burndown_section(data: dict) -> str:
+    projects = [p for p in data["burndown"] if p["days"]]
+    legend = _legend(
+        [
+            ("remaining", "Remaining (burndown)"),
+            ("projection", "Projection"),
+            ("scope", "Scope"),
+            ("done", "Completed (burnup)"),
+            ("ideal", "Ideal"),
+            ("end", "End date"),
+        ]
+    )
+    head = (
+        '<div class="section-head"><h2 id="h-burndown">Burndown: the most active projects</h2>'
+        f"{legend if projects else ''}</div>"
+    )
+    if not projects:
+        figure = _figure(
+            "burndown",
+            "Burndown",
+            "",
+            _empty(f"No project completed a task in the last {ACTIVITY_WEEKS} weeks."),
+        )
+        return f'<section aria-labelledby="h-burndown">{head}{figure}</section>'
+    figures = []
+    for rank, project in enumerate(projects, start=1):
+        projected = project["projected_completion_date"]
+        if project["remaining_tasks"] == 0:
+            finish = "all done"
+        elif projected is None:
+            finish = "no projected finish at this pace"
+        else:
+            finish = f"projected finish {long_date(projected)}"
+        end = project["end_date"]
+        desc = (
+            f"{number(project['remaining_tasks'])} of {number(project['scope_tasks'])} "
+            f"remaining · {finish}"
+            + (f" · ends {long_date(end)}" if end is not None else "")
+            + f" · {number(project['tasks_completed_recently'])} done in {ACTIVITY_WEEKS} wks"
+        )
+        figures.append(
+            _figure(
+                "burndown",
+                project["project_name"],
+                desc,
+                charts.burndown_chart(project),
+                f' data-rank="{rank}" title="{escape(project["project_name"])}"',
+            )
+        )
+    return (
+        f'<section class="burndown" aria-labelledby="h-burndown">{head}'
+        f'<div class="grid4">{"".join(figures)}</div></section>'
+    )
+
+
+def _tasks(value: float | None) -> str:
+    """A task count; the ideal line is fractional, shown to one decimal unless whole."""
+    if value is None:
+        return NO_VALUE
+    return number(value) if float(value).is_integer() else number(value, 1)
+
+
+def _reason_tag(reason: str) -> str:
+    kind = "milestone" if "milestone" in reason else "blocked" if "block" in reason else ""
+    return f'<span class="tag {kind}">{escape(reason)}</span>'
+
+
+def _risk_section(data: dict) -> str:
+    rows = data["at_risk"]
+    head = '<h2 id="h-risk">Projects at risk</h2>'
+    if not rows:
+        body = (
+            '<p class="more">No project is at risk: none is behind its ideal burndown, '
+            "has a missed milestone or has blocked work.</p>"
+            if data["kpis"]["assessed_projects"]
+            else '<p class="more">No data yet: no project has been assessed.</p>'
+        )
+        return f'<section class="risk panel" aria-labelledby="h-risk">{head}{body}</section>'
+    lines = []
+    for row in rows[:MAX_RISK_ROWS]:
+        remaining, ideal = row["remaining_tasks"], row["ideal_remaining_tasks"]
+        behind = remaining is not None and ideal is not None and remaining > ideal
+        projected, end = row["projected_completion_date"], row["end_date"]
+        lines.append(
+            "<tr>"
+            f'<td class="name">{escape(row["project_name"])}'
+            f'<span class="state">{escape(row["project_state"] or "")}</span></td>'
+            f"<td>{''.join(_reason_tag(r) for r in row['risk_reasons'] or [])}</td>"
+            f'<td class="num{" hot" if behind else ""}">{escape(number(remaining))}</td>'
+            f'<td class="num">{escape(_tasks(ideal))}</td>'
+            f'<td class="num{" hot" if row["missed_milestones"] else ""}">'
+            f"{escape(number(row['missed_milestones']))}</td>"
+            f'<td class="num{" hot" if row["blocked_tasks"] else ""}">'
+            f"{escape(number(row['blocked_tasks']))}</td>"
+            f'<td class="num">{escape(long_date(end) if end else NO_VALUE)}</td>'
+            + (
+                f'<td class="num">{escape(long_date(projected))}</td>'
+                if projected
+                else '<td class="num never">not at this pace</td>'
+            )
+            + "</tr>"
+        )
+    hidden = len(rows) - MAX_RISK_ROWS
+    more = (
+        f'<p class="more">and {hidden} more at-risk project{"s" if hidden > 1 else ""}, '
+        "in bi.fct_project_risk.</p>"
+        if hidden > 0
+        else ""
+    )
+    table = (
+        "<table><caption>Active and planning projects behind their ideal burndown, with a "
+        "missed milestone, or with blocked work; most reasons first.</caption>"
+        '<thead><tr><th scope="col">Project</th><th scope="col">Reasons</th>'
+        '<th scope="col" class="num">Remaining</th><th scope="col" class="num">Ideal</th>'
+        '<th scope="col" class="num">Missed milestones</th>'
+        '<th scope="col" class="num">Blocked tasks</th>'
+        '<th scope="col" class="num">End date</th>'
+        '<th scope="col" class="num">Projected finish</th></tr></thead>'
+        f"<tbody>{''.join(lines)}</tbody></table>"
+    )
+    return f'<section class="risk panel" aria-labelledby="h-risk">{head}{table}{more}</section>'
+
+
+def _stamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_html(data: dict, generated_at: datetime) -> str:
+    """The whole dashboard as one HTML page: inline CSS and SVG, no script, no URL."""
+    as_of = data["as_of_date"]
+    if data["account_id"] is not None:
+        scope = f"account {data['account_id']}"
+    else:
+        count = data["accounts"]
+        scope = {0: "no accounts yet", 1: "1 account"}.get(count, f"all {count} accounts")
+    as_of_text = f"{as_of:%A} {long_date(as_of)}" if as_of is not None else "no data yet"
+    title = "BuildOS executive dashboard" + (f" · {long_date(as_of)}" if as_of else "")
+    header = (
+        '<header class="top"><div><p class="brand">BuildOS analytics</p>'
+        "<h1>Executive dashboard</h1></div>"
+        f'<p class="meta">Data as of <strong>{escape(as_of_text)}</strong> · {escape(scope)}'
+        f"<br>Generated {escape(_stamp(generated_at))}</p></header>"
+    )
+    footer = (
+        "<footer>Every number is read from the bi views of the analytics warehouse "
+        "(bi.fct_velocity_weekly, bi.fct_burndown_daily, bi.fct_project_completion, "
+        "bi.fct_project_risk, bi.fct_braindumps_daily, bi.dim_projects). Weeks are ISO weeks "
+        "(Monday to Sunday, UTC); “this week” is the week of the as-of date. Definitions: "
+        "docs/metrics.md.</footer>"
+    )
+    body = (
+        header
+        + _kpi_tiles(data)
+        + '<section aria-labelledby="h-trends"><h2 id="h-trends" class="sr-only">Trends</h2>'
+        + f'<div class="grid2">{_velocity_figure(data)}{_braindump_figure(data)}</div></section>'
+        + _burndown_section(data)
+        + _risk_section(data)
+        + footer
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The snapshot
+
+
+class ChromiumNotFoundError(RuntimeError):
+    """No Chromium to take the PNG snapshot with."""
+
+
+def chromium_path() -> str:
+    """BUILDOS_CHROMIUM (a path or a command name), else `chromium` on PATH."""
+    configured = os.environ.get(CHROMIUM_ENV)
+    found = shutil.which(configured or "chromium")
+    if found is None:
+        where = f"{CHROMIUM_ENV}={configured!r}" if configured else "`chromium` on PATH"
+        raise ChromiumNotFoundError(
+            f"Chromium is needed for the dashboard's PNG snapshot and was not found ({where}). "
+            f"Install it with `apt-get install chromium` (Debian/Ubuntu), or set {CHROMIUM_ENV} "
+            "to a Chromium or Chrome executable."
+        )
+    return found
+
+
+def snapshot_png(html_path: Path, png_path: Path, width: int = 1400, height: int = 1800) -> None:
+    """A PNG of the page as headless Chromium draws it in a width x height window. Raises
+    RuntimeError (ChromiumNotFoundError when there is no Chromium) if no PNG is made."""
+    browser = chromium_path()
+    html_path, png_path = Path(html_path).resolve(), Path(png_path).resolve()
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = png_path.with_name(f".{png_path.name}.partial.png")
+    partial.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="buildos-chromium-") as profile:
+        command = [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            f"--screenshot={partial}",
+            html_path.as_uri(),
+        ]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=90)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"Chromium took over {exc.timeout:.0f} s to draw the page") from exc
+    if result.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
+        partial.unlink(missing_ok=True)
+        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(
+            f"Chromium made no screenshot of {html_path.name} (exit {result.returncode}): {tail}"
+        )
+    partial.replace(png_path)

@@ -1,0 +1,281 @@
+"""dashboard_data on a few given bi rows: each number is the views' own, selected and summed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from pipeline.dashboard import dashboard_data
+from pipeline.models import load_models
+from tests.pipeline.dashboard.bi_tables import BI_COLUMNS, bi_database
+
+AS_OF = date(2021, 3, 10)  # a Wednesday, years before any machine clock running this
+THIS_WEEK = date(2021, 3, 8)
+LAST_WEEK = date(2021, 3, 1)
+
+
+def week(monday: date, account: str, project: str, done: int, avg: float | None = None) -> dict:
+    return {
+        "account_id": account,
+        "project_id": project,
+        "week_start": monday,
+        "tasks_completed": done,
+        "tasks_completed_avg_3w": avg,
+    }
+
+
+def risk(account: str, project: str, at_risk: bool, **extra) -> dict:
+    return {
+        "account_id": account,
+        "project_id": project,
+        "project_name": extra.pop("project_name", project),
+        "project_state": "active",
+        "as_of_date": AS_OF,
+        "is_at_risk": at_risk,
+        "risk_reasons": ["blocked work"] if at_risk else [],
+        **extra,
+    }
+
+
+def project(account: str, project_id: str, state: str, deleted: bool = False, **extra) -> dict:
+    return {
+        "account_id": account,
+        "project_id": project_id,
+        "project_name": extra.get("name", project_id),
+        "project_state": state,
+        "is_deleted": deleted,
+    }
+
+
+@pytest.fixture
+def portfolio():
+    con = bi_database(
+        dim_projects=[
+            project("a", "a1", "active"),
+            project("a", "a2", "active", deleted=True),
+            project("a", "a3", "paused"),
+            project("b", "b1", "active"),
+            project("b", "b2", "planning"),
+        ],
+        fct_project_completion=[
+            {"account_id": "a", "project_id": "a1", "live_tasks": 10, "done_tasks": 4},
+            {"account_id": "a", "project_id": "a3", "live_tasks": 6, "done_tasks": 6},
+            {"account_id": "b", "project_id": "b1", "live_tasks": 4, "done_tasks": 0},
+            {"account_id": "b", "project_id": "b2", "live_tasks": 0, "done_tasks": 0},
+        ],
+        fct_project_risk=[
+            risk("a", "a1", True, remaining_tasks=6, ideal_remaining_tasks=2.5),
+            risk("a", "a3", False),
+            risk("b", "b1", True, remaining_tasks=4, missed_milestones=1),
+            risk("b", "b2", False),
+        ],
+        fct_velocity_weekly=[
+            week(THIS_WEEK, "a", "a1", 3, 5.0),
+            week(LAST_WEEK, "a", "a1", 5, 6.0),
+            week(LAST_WEEK - timedelta(weeks=1), "a", "a1", 7, 7.0),
+            week(THIS_WEEK, "b", "b1", 2, 1.5),
+            week(LAST_WEEK, "b", "b1", 1, 1.0),
+        ],
+    )
+    yield con
+    con.close()
+
+
+def test_kpis_sum_the_views_over_accounts(portfolio):
+    kpis = dashboard_data(portfolio)["kpis"]
+    assert kpis["active_projects"] == 2  # a1 and b1: a2 is deleted, a3 paused, b2 planning
+    assert (kpis["done_tasks"], kpis["live_tasks"]) == (10, 20)
+    assert kpis["completion_pct"] == pytest.approx(50.0)  # sum done / sum live, not a mean
+    assert kpis["live_projects"] == 4
+    assert (kpis["at_risk_projects"], kpis["assessed_projects"]) == (2, 4)
+
+
+def test_this_week_is_the_week_of_the_as_of_date_not_the_clock(portfolio):
+    data = dashboard_data(portfolio)
+    assert data["as_of_date"] == AS_OF
+    assert (data["this_week_start"], data["last_week_start"]) == (THIS_WEEK, LAST_WEEK)
+    assert data["kpis"]["completed_this_week"] == 3 + 2
+    assert data["kpis"]["completed_last_week"] == 5 + 1
+
+
+def test_one_account_sees_only_its_rows(portfolio):
+    data = dashboard_data(portfolio, account_id="a")
+    kpis = data["kpis"]
+    assert kpis["active_projects"] == 1
+    assert (kpis["done_tasks"], kpis["live_tasks"]) == (10, 16)
+    assert kpis["at_risk_projects"] == 1
+    assert (kpis["completed_this_week"], kpis["completed_last_week"]) == (3, 5)
+    assert [row["project_id"] for row in data["at_risk"]] == ["a1"]
+    assert data["accounts"] == 1
+
+
+def test_without_daily_rows_the_as_of_week_is_the_last_velocity_week():
+    con = bi_database(
+        fct_velocity_weekly=[
+            week(date(2020, 6, 1), "a", "p", 4),
+            week(date(2020, 6, 8), "a", "p", 9),
+        ]
+    )
+    data = dashboard_data(con)
+    assert data["as_of_date"] == date(2020, 6, 8)
+    assert (data["kpis"]["completed_this_week"], data["kpis"]["completed_last_week"]) == (9, 4)
+
+
+def test_a_week_without_rows_counts_zero(portfolio):
+    portfolio.execute("delete from bi.fct_velocity_weekly where week_start = ?", [LAST_WEEK])
+    assert dashboard_data(portfolio)["kpis"]["completed_last_week"] == 0
+
+
+def test_velocity_trend_is_the_last_12_weeks_summed_over_projects():
+    weeks = [THIS_WEEK - timedelta(weeks=i) for i in range(14)]
+    con = bi_database(
+        fct_project_risk=[risk("a", "p", False), risk("a", "q", False)],
+        fct_velocity_weekly=[week(w, "a", "p", i, i + 0.5) for i, w in enumerate(weeks)]
+        + [week(w, "a", "q", 10, 2.0) for w in weeks],
+    )
+    trend = dashboard_data(con)["velocity"]
+    assert [row["week_start"] for row in trend] == sorted(weeks[:12])
+    newest = trend[-1]
+    assert (newest["tasks_completed"], newest["tasks_completed_avg_3w"]) == (10, 2.5)
+    oldest = trend[0]
+    assert (oldest["tasks_completed"], oldest["tasks_completed_avg_3w"]) == (21, 13.5)
+
+
+def burndown_day(project_id: str, day: date, remaining: int, **extra) -> dict:
+    return {
+        "account_id": "a",
+        "project_id": project_id,
+        "day_date": day,
+        "scope_tasks": remaining + 10,
+        "completed_tasks": 10,
+        "remaining_tasks": remaining,
+        **extra,
+    }
+
+
+def test_burndown_shows_the_four_projects_that_completed_most_in_the_last_4_weeks():
+    window = [THIS_WEEK - timedelta(weeks=i) for i in range(4)]
+    before = THIS_WEEK - timedelta(weeks=4)
+    con = bi_database(
+        dim_projects=[
+            project("a", "p1", "active", name="Echo"),
+            project("a", "p2", "active", name="Bravo"),
+            project("a", "p3", "active", name="Charlie"),
+            project("a", "p4", "active", name="Delta"),
+            project("a", "p5", "active", name="Alpha"),
+            project("a", "p6", "active", name="Foxtrot"),
+        ],
+        fct_project_risk=[
+            risk("a", "p1", False, end_date=date(2021, 4, 1)),
+            *(risk("a", p, False) for p in ("p2", "p3", "p4", "p5", "p6")),
+        ],
+        fct_velocity_weekly=[
+            week(window[0], "a", "p1", 10),
+            week(window[3], "a", "p2", 4),
+            week(window[1], "a", "p2", 4),
+            week(before, "a", "p3", 30),  # busy long ago: outside the 4 weeks
+            week(window[0], "a", "p3", 1),
+            week(window[2], "a", "p4", 5),
+            week(window[0], "a", "p5", 5),  # ties with p4: by name, Alpha first
+            week(window[0], "a", "p6", 0),
+        ],
+        fct_burndown_daily=[
+            burndown_day("p1", AS_OF - timedelta(days=200), 40),  # before the window shown
+            burndown_day("p1", AS_OF - timedelta(days=1), 9, ideal_remaining_tasks=7.5),
+            burndown_day(
+                "p1",
+                AS_OF,
+                8,
+                ideal_remaining_tasks=7.0,
+                projected_completion_date=date(2021, 3, 20),
+            ),
+        ],
+    )
+    top = dashboard_data(con)["burndown"]
+    assert [(p["project_id"], p["tasks_completed_recently"]) for p in top] == [
+        ("p1", 10),
+        ("p2", 8),
+        ("p5", 5),
+        ("p4", 5),
+    ]
+    echo = top[0]
+    assert echo["project_name"] == "Echo"
+    assert [d["day_date"] for d in echo["days"]] == [AS_OF - timedelta(days=1), AS_OF]
+    assert echo["projected_completion_date"] == date(2021, 3, 20)
+    assert (echo["remaining_tasks"], echo["scope_tasks"]) == (8, 18)
+    assert echo["ideal_remaining_tasks"] == 7.0
+    assert echo["end_date"] == date(2021, 4, 1)
+    assert top[1]["days"] == [] and top[1]["projected_completion_date"] is None
+
+
+def test_at_risk_table_lists_only_at_risk_projects_most_reasons_first():
+    con = bi_database(
+        fct_project_risk=[
+            risk("a", "calm", False, remaining_tasks=50),
+            risk("a", "one", True, remaining_tasks=3, blocked_tasks=2),
+            risk(
+                "a",
+                "two",
+                True,
+                remaining_tasks=1,
+                ideal_remaining_tasks=0.0,
+                missed_milestones=1,
+                risk_reasons=["behind the ideal burndown", "missed milestones"],
+            ),
+        ]
+    )
+    rows = dashboard_data(con)["at_risk"]
+    assert [row["project_id"] for row in rows] == ["two", "one"]
+    assert rows[0]["risk_reasons"] == ["behind the ideal burndown", "missed milestones"]
+    assert (rows[1]["remaining_tasks"], rows[1]["blocked_tasks"]) == (3, 2)
+
+
+def test_brain_dumps_cover_the_last_8_weeks_with_the_processed_rate():
+    def day(account: str, when: date, created: int, processed: int, failed: int) -> dict:
+        return {
+            "account_id": account,
+            "day_date": when,
+            "braindumps_created": created,
+            "braindumps_processed": processed,
+            "braindumps_failed": failed,
+            "braindumps_pending": created - processed - failed,
+        }
+
+    con = bi_database(
+        fct_project_risk=[risk("a", "p", False)],
+        fct_braindumps_daily=[
+            day("a", AS_OF - timedelta(days=56), 50, 0, 50),  # 8 weeks and a day ago
+            day("a", AS_OF - timedelta(days=55), 4, 3, 1),
+            day("b", AS_OF - timedelta(days=55), 2, 2, 0),
+            day("a", AS_OF, 4, 1, 0),
+        ],
+    )
+    dumps = dashboard_data(con)["braindumps"]
+    assert [d["day_date"] for d in dumps["days"]] == [AS_OF - timedelta(days=55), AS_OF]
+    assert dumps["days"][0]["created"] == 6
+    assert (dumps["created"], dumps["processed"], dumps["failed"], dumps["pending"]) == (
+        10,
+        6,
+        1,
+        3,
+    )
+    assert dumps["processed_rate"] == pytest.approx(0.6)
+    assert (dumps["first_day"], dumps["last_day"]) == (AS_OF - timedelta(days=55), AS_OF)
+
+
+def test_empty_views_give_zeros_and_empty_series():
+    data = dashboard_data(bi_database())
+    assert data["as_of_date"] is None
+    kpis = data["kpis"]
+    assert kpis["completion_pct"] is None
+    assert kpis["active_projects"] == kpis["at_risk_projects"] == 0
+    assert kpis["completed_this_week"] == kpis["completed_last_week"] == 0
+    assert data["velocity"] == data["burndown"] == data["at_risk"] == []
+    assert data["braindumps"]["days"] == [] and data["braindumps"]["processed_rate"] is None
+
+
+def test_reads_only_columns_the_marts_publish():
+    published = {m.name: set(m.columns) for m in load_models() if m.layer == "marts"}
+    for table, columns in BI_COLUMNS.items():
+        assert set(columns) <= published[table], (table, set(columns) - published[table])
