@@ -11,7 +11,6 @@ data with the same shape. Each build runs in a fresh process, so its peak RSS is
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -109,12 +108,21 @@ def build_in_fresh_process(db: Path) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not getrusage: ru_maxrss keeps the parent's
+    peak across fork and exec, which would charge the data preparation to the build."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
 def build(db: Path) -> None:
     con = warehouse.connect(db)
     started = time.perf_counter()
     counts = build_all(con, DEFAULT_EFFORT_WEIGHTS)
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     tasks = con.execute("select count(*) from buildos.tasks").fetchall()[0][0]
     history = con.execute("select count(*) from history.tasks").fetchall()[0][0]
     logs = con.execute("select count(*) from buildos.logs").fetchall()[0][0]
