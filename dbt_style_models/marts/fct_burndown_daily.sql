@@ -15,30 +15,27 @@ task_days as (
     select * from intermediate.int_task_days
 ),
 
-as_of as (
-    select * from intermediate.int_account_as_of
-),
-
 weights as (
     select * from staging.stg_buildos__effort_weights
 ),
 
+spine as (
+    select * from intermediate.int_project_days
+),
+
 project_days as (
     select
-        projects.account_id,
-        projects.project_id,
+        spine.account_id,
+        spine.project_id,
+        spine.day_date,
         cast(coalesce(projects.start_at, projects.created_at) at time zone 'UTC' as date)
             as start_date,
-        cast(projects.end_at at time zone 'UTC' as date) as end_date,
-        cast(
-            unnest(generate_series(
-                cast(projects.created_at at time zone 'UTC' as date),
-                as_of.as_of_date,
-                interval 1 day
-            )) as date
-        ) as day_date
-    from projects
-    inner join as_of on projects.account_id = as_of.account_id
+        cast(projects.end_at at time zone 'UTC' as date) as end_date
+    from spine
+    inner join projects
+        on
+            spine.account_id = projects.account_id
+            and spine.project_id = projects.project_id
 ),
 
 daily_state as (

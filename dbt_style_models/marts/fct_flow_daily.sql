@@ -1,16 +1,7 @@
 -- Flow per project per day: throughput (tasks whose final completion fell on the day, so a
 -- week's days add up to fct_velocity_weekly), the cumulative flow of task states at the end of
 -- the day (as Azure DevOps' cumulative flow diagram), work in progress and its average age.
-with projects as (
-    select * from staging.stg_buildos__projects
-    where not is_deleted
-),
-
-tasks as (
-    select * from staging.stg_buildos__tasks
-),
-
-intervals as (
+with intervals as (
     select * from intermediate.int_task_state_intervals
 ),
 
@@ -23,32 +14,20 @@ as_of as (
 ),
 
 project_days as (
-    select
-        projects.account_id,
-        projects.project_id,
-        cast(
-            unnest(generate_series(
-                cast(projects.created_at at time zone 'UTC' as date),
-                as_of.as_of_date,
-                interval 1 day
-            )) as date
-        ) as day_date
-    from projects
-    inner join as_of on projects.account_id = as_of.account_id
+    select * from intermediate.int_project_days
+),
+
+completions as (
+    select * from intermediate.int_task_completions
 ),
 
 throughput as (
     select
-        tasks.account_id,
-        tasks.project_id,
-        cast(tasks.completed_at at time zone 'UTC' as date) as day_date,
+        account_id,
+        project_id,
+        completed_date as day_date,
         count(*) as throughput_tasks
-    from tasks
-    inner join as_of on tasks.account_id = as_of.account_id
-    where
-        tasks.task_state = 'done'
-        and not tasks.is_deleted
-        and tasks.completed_at < as_of.as_of_at
+    from completions
     group by all
 ),
 

@@ -2,40 +2,12 @@
 -- a task that is done now), as fct_velocity_weekly counts it. Lead time runs from creation,
 -- cycle time from the first move to in_progress; blocked time and reopens are counted before
 -- the final completion. Deleted tasks and tasks of deleted projects do not count.
-with projects as (
-    select * from staging.stg_buildos__projects
-    where not is_deleted
-),
-
-tasks as (
-    select * from staging.stg_buildos__tasks
-),
-
-intervals as (
+with intervals as (
     select * from intermediate.int_task_state_intervals
 ),
 
-as_of as (
-    select * from intermediate.int_account_as_of
-),
-
 completed_tasks as (
-    select
-        tasks.account_id,
-        tasks.project_id,
-        tasks.task_id,
-        tasks.created_at,
-        tasks.completed_at
-    from tasks
-    inner join projects
-        on
-            tasks.account_id = projects.account_id
-            and tasks.project_id = projects.project_id
-    inner join as_of on tasks.account_id = as_of.account_id
-    where
-        tasks.task_state = 'done'
-        and not tasks.is_deleted
-        and tasks.completed_at < as_of.as_of_at
+    select * from intermediate.int_task_completions
 ),
 
 history_before_completion as (

@@ -1,13 +1,12 @@
--- Tasks and effort points completed per project per ISO week. A task counts once, in the week
--- of its final completion (completed_at of a task that is done now); a reopened task moves to
--- the week it was completed again. Deleted tasks do not count.
+-- Tasks and effort points completed per project per ISO week: each final completion
+-- (int_task_completions) counts once, in its week.
 with projects as (
     select * from staging.stg_buildos__projects
     where not is_deleted
 ),
 
-tasks as (
-    select * from staging.stg_buildos__tasks
+completions as (
+    select * from intermediate.int_task_completions
 ),
 
 as_of as (
@@ -18,20 +17,15 @@ weights as (
     select * from staging.stg_buildos__effort_weights
 ),
 
-completions as (
+weighted as (
     select
-        tasks.account_id,
-        tasks.project_id,
-        cast(date_trunc('week', tasks.completed_at at time zone 'UTC') as date) as week_start,
+        completions.account_id,
+        completions.project_id,
+        cast(date_trunc('week', completions.completed_date) as date) as week_start,
         coalesce(weights.effort_weight, 0) as effort_points,
-        tasks.facet_scale is null as is_unscaled
-    from tasks
-    inner join as_of on tasks.account_id = as_of.account_id
-    left join weights on tasks.facet_scale = weights.facet_scale
-    where
-        tasks.task_state = 'done'
-        and not tasks.is_deleted
-        and tasks.completed_at < as_of.as_of_at
+        completions.facet_scale is null as is_unscaled
+    from completions
+    left join weights on completions.facet_scale = weights.facet_scale
 ),
 
 weekly as (
@@ -42,7 +36,7 @@ weekly as (
         count(*) as tasks_completed,
         sum(effort_points) as points_completed,
         count(*) filter (where is_unscaled) as unscaled_tasks_completed
-    from completions
+    from weighted
     group by all
 ),
 
