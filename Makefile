@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup clean ui
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ setup: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PY) -m pipeline demo
+
+# The Dagster UI with every asset, check, schedule and sensor; the instance in dagster_home/
+# limits the duckdb_writer pool to 1.
+ui: $(VENV)/.installed
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
