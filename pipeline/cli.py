@@ -576,7 +576,7 @@ def demo(db, exports_dir) -> None:
     click.echo(f"  executive dashboard:               {(dashboards / 'latest.html').resolve()}")
     if (dashboards / "latest.png").exists():
         click.echo(f"  dashboard snapshot (PNG):          {(dashboards / 'latest.png').resolve()}")
-    click.echo("  next: python -m pipeline status "<project name>", or make ui (the Dagster UI)")
+    click.echo('  next: python -m pipeline status "<project name>", or make ui (the Dagster UI)')
 
 
 def _print_summary(db) -> None:
