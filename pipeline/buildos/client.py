@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 SESSION_CODES = {"UNAUTHORIZED", "SESSION_EXPIRED"}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -303,8 +304,8 @@ class BuildOSClient:
 
 def _json(response: httpx.Response) -> dict:
     try:
-        payload = response.json()
-    except ValueError:
+        payload = orjson.loads(response.content)  # several times faster than response.json()
+    except orjson.JSONDecodeError:
         return {}
     return payload if isinstance(payload, dict) else {}
 

@@ -337,7 +337,7 @@ def _suspect_projects(
     calendar (which shows task dates and events) say changed since the last sync."""
     stored = dict(
         con.execute(
-            "select id, updated_at from buildos.projects where account_id = ? "
+            "select id, epoch_us(updated_at) from buildos.projects where account_id = ? "
             "and _removed_at is null",
             [account_id],
         ).fetchall()
@@ -353,7 +353,7 @@ def _suspect_projects(
         p["id"]
         for p in listed
         if p["id"] not in stored
-        or stored[p["id"]] != _parse_or_none(p.get("updated_at"))
+        or stored[p["id"]] != _epoch_us(p.get("updated_at"))
         or ("task_count" in p and p["task_count"] != counts.get(p["id"], 0))
     }
     # A milestone past due that is neither completed nor in progress turns "missed" in the
@@ -368,15 +368,16 @@ def _suspect_projects(
     }
     updated = dict(
         con.execute(
-            "select id, updated_at from buildos.tasks where account_id = ? and _removed_at is null "
-            "union all select id, updated_at from buildos.events where account_id = ? "
+            "select id, epoch_us(updated_at) from buildos.tasks where account_id = ? "
+            "and _removed_at is null union all select id, epoch_us(updated_at) "
+            "from buildos.events where account_id = ? "
             "and _removed_at is null",
             [account_id, account_id],
         ).fetchall()
     )
     for item in calendar:
         source_id = item.get("task_id") or item.get("event_id")
-        if source_id and updated.get(source_id) != _parse_or_none(item.get("updated_at")):
+        if source_id and updated.get(source_id) != _epoch_us(item.get("updated_at")):
             suspects.add(item.get("project_id"))
     return suspects
 
@@ -469,7 +470,7 @@ async def _fetch_account_level(
     # Brain dumps: newest first; an incremental sync stops a few days before the newest it has.
     known = dict(
         con.execute(
-            "select id, strftime(updated_at, '%Y-%m-%dT%H:%M:%S.%f') from buildos.braindumps "
+            "select id, epoch_us(updated_at) from buildos.braindumps "
             "where account_id = ? and _removed_at is null",
             [account_id],
         ).fetchall()
@@ -495,7 +496,7 @@ async def _fetch_account_level(
     changed = [
         d
         for d in listed
-        if d.get("id") not in known or _stamp(d.get("updated_at")) != known.get(d.get("id"))
+        if d.get("id") not in known or _epoch_us(d.get("updated_at")) != known.get(d.get("id"))
     ]
     details = await asyncio.gather(
         *[client.get(f"/api/onto/braindumps/{d['id']}") for d in changed if d.get("id")]
@@ -522,24 +523,12 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _stamp(value: str | None) -> str | None:
-    return _parse(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
-
-
 def _read_state(con, account_id: str) -> dict:
     state = dict(
         con.execute(
             "select state_key, state_value from meta.sync_state where account_id = ?", [account_id]
         ).fetchall()
     )
-    project_updated = {
-        pid: updated
-        for pid, updated in con.execute(
-            "select id, updated_at from buildos.projects "
-            "where account_id = ? and _removed_at is null",
-            [account_id],
-        ).fetchall()
-    }
     recent_logs: dict[str, set[str]] = {}
     for project_id, log_id in con.execute(
         "select project_id, id from buildos.logs where account_id = ? and _removed_at is null "
@@ -551,9 +540,18 @@ def _read_state(con, account_id: str) -> dict:
     return {
         "syncs": int(state.get("syncs", 0)),
         "since_full": int(state.get("syncs_since_full", 0)),
-        "project_updated": project_updated,
         "recent_logs": recent_logs,
     }
+
+
+def _epoch_us(value) -> int | None:
+    """An API timestamp as microseconds since the epoch (stored ones are read the same way,
+    with epoch_us(), so no timestamp is converted to a Python object per row)."""
+    parsed = _parse_or_none(value)
+    if parsed is None:
+        return None
+    delta = parsed - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _parse_or_none(value) -> datetime | None:
