@@ -47,6 +47,8 @@ ASSET_KEYS = [
     "history/tasks",
     "intermediate/int_account_as_of",
     "intermediate/int_braindump_outcomes",
+    "intermediate/int_project_days",
+    "intermediate/int_task_completions",
     "intermediate/int_task_days",
     "intermediate/int_task_state_intervals",
     "marts/dim_dates",
