@@ -13,8 +13,8 @@ milestones as (
     select * from marts.dim_milestones
 ),
 
-tasks as (
-    select * from staging.stg_buildos__tasks
+project_status as (
+    select * from marts.fct_project_status
 ),
 
 latest_day as (
@@ -34,16 +34,6 @@ missed as (
     group by all
 ),
 
-blocked as (
-    select
-        account_id,
-        project_id,
-        count(*) as blocked_tasks
-    from tasks
-    where task_state = 'blocked' and not is_deleted
-    group by all
-),
-
 joined as (
     select
         projects.account_id,
@@ -59,7 +49,7 @@ joined as (
             latest_day.remaining_tasks > latest_day.ideal_remaining_tasks, false
         ) as is_behind_ideal,
         coalesce(missed.missed_milestones, 0) as missed_milestones,
-        coalesce(blocked.blocked_tasks, 0) as blocked_tasks
+        coalesce(project_status.blocked_tasks, 0) as blocked_tasks
     from projects
     left join latest_day
         on
@@ -69,10 +59,10 @@ joined as (
         on
             projects.account_id = missed.account_id
             and projects.project_id = missed.project_id
-    left join blocked
+    left join project_status
         on
-            projects.account_id = blocked.account_id
-            and projects.project_id = blocked.project_id
+            projects.account_id = project_status.account_id
+            and projects.project_id = project_status.project_id
 ),
 
 final as (
