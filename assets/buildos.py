@@ -75,7 +75,7 @@ def buildos_sync(
         with buildos.accounts() as accounts:
             results = run_sync(accounts, con, options, progress.update)
         counts = {
-            table: dict(con.execute(f"select 'rows', count(*) from {table}").fetchall())["rows"]
+            table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
             for table in [f"buildos.{n}" for n in ENTITIES] + [f"history.{n}" for n in HISTORY]
         }
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.models import (
-    LAYERS,
     Model,
     ModelTest,
     build_model,
@@ -121,6 +120,3 @@ def model_assets_with(marts_freshness: dg.FreshnessPolicy | None = None) -> list
 
 
 model_checks = [_model_check(model, test) for model in MODELS for test in model.tests]
-MODEL_KEYS_BY_LAYER = {
-    layer: [dg.AssetKey([m.schema, m.name]) for m in MODELS if m.layer == layer] for layer in LAYERS
-}

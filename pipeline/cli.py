@@ -316,6 +316,15 @@ def _buildos_resource(base_url, email, password, api_key, account_id):
     )
 
 
+db_option = click.option(
+    "--db",
+    envvar="BUILDOS_ANALYTICS_DB",
+    default="data/warehouse.duckdb",
+    show_default=True,
+    help="The pipeline's DuckDB file.",
+)
+
+
 def connection_options(command):
     """Where BuildOS and the DuckDB file are; each falls back to its environment variable."""
     options = [
@@ -340,13 +349,7 @@ def connection_options(command):
             default=None,
             help="Needed with an API key.",
         ),
-        click.option(
-            "--db",
-            envvar="BUILDOS_ANALYTICS_DB",
-            default="data/warehouse.duckdb",
-            show_default=True,
-            help="The pipeline's DuckDB file.",
-        ),
+        db_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -447,9 +450,7 @@ def _keys_in_groups(groups) -> list[list[str]]:
 
 
 @main.command(help="Build the models and run their checks (staging, intermediate, marts).")
-@click.option(
-    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
-)
+@db_option
 def build(db) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import materialize
@@ -470,9 +471,7 @@ def build(db) -> None:
     help="Publish for BI tools: bi views, Parquet exports, the serving file, and "
     "PostgreSQL when a URL is configured."
 )
-@click.option(
-    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
-)
+@db_option
 @publish_options
 def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> None:
     from pipeline.resources import DuckDBWarehouse
@@ -518,10 +517,10 @@ def _print_checks(result) -> None:
 
 
 DEMO_STAGES = (
-    ("sync", ("buildos",), "sync the embedded BuildOS sandbox (3 accounts) into DuckDB"),
-    ("build", MODEL_GROUPS, "build the staging, intermediate and mart models, run their checks"),
-    ("publish", ("publish",), "publish: bi views, Parquet exports, the serving file"),
-    ("dashboard", ("dashboards",), "draw the executive dashboard (HTML and PNG)"),
+    (("buildos",), "sync the embedded BuildOS sandbox (3 accounts) into DuckDB"),
+    (MODEL_GROUPS, "build the staging, intermediate and mart models, run their checks"),
+    (("publish",), "publish: bi views, Parquet exports, the serving file"),
+    (("dashboards",), "draw the executive dashboard (HTML and PNG)"),
 )
 
 
@@ -529,9 +528,7 @@ DEMO_STAGES = (
     help="Run the whole pipeline against the embedded sandbox: sync, models, "
     "exports and the dashboard; then say where everything is."
 )
-@click.option(
-    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
-)
+@db_option
 @click.option(
     "--exports",
     "exports_dir",
@@ -558,7 +555,7 @@ def demo(db, exports_dir) -> None:
     }
     started = time.perf_counter()
     with RichProgress() as progress:
-        for number, (_, groups, text) in enumerate(DEMO_STAGES, start=1):
+        for number, (groups, text) in enumerate(DEMO_STAGES, start=1):
             progress.update("pipeline steps", number - 1, len(DEMO_STAGES))
             progress.message(f"[{number}/{len(DEMO_STAGES)}] {text}")
             result = materialize(
@@ -623,9 +620,7 @@ def _print_summary(db) -> None:
     help="Draw the executive dashboard from the bi views (HTML and PNG) and "
     "deliver it where configured."
 )
-@click.option(
-    "--db", envvar="BUILDOS_ANALYTICS_DB", default="data/warehouse.duckdb", show_default=True
-)
+@db_option
 @click.option(
     "--out",
     "dashboard_dir",
@@ -657,13 +652,7 @@ def dashboard(db, dashboard_dir) -> None:
     "id, or its name in any case; no match or several matches exit with code 2."
 )
 @click.argument("project")
-@click.option(
-    "--db",
-    envvar="BUILDOS_ANALYTICS_DB",
-    default="data/warehouse.duckdb",
-    show_default=True,
-    help="The pipeline's DuckDB file.",
-)
+@db_option
 def status(project, db) -> None:
     import duckdb
 

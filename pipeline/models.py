@@ -17,7 +17,6 @@ from pipeline.paths import MODELS_DIR
 # How each layer materializes: the one place this is set.
 MATERIALIZATION = {"staging": "view", "intermediate": "table", "marts": "table"}
 LAYERS = tuple(MATERIALIZATION)
-SOURCE_SCHEMAS = ("buildos", "history", "meta", "seeds")
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,6 @@ COMPLETION_RULES: dict[str, tuple[str, str]] = {
     "milestone": ("completed", "completed_at"),
 }
 
-# Kinds that live inside a project and are served in its bundle.
-PROJECT_CHILD_KINDS = ("task", "goal", "plan", "milestone", "document")
-
 # Fields the real app writes into task log snapshots (the API contract, section "log").
 TASK_LOG_CREATED_FIELDS = ("title", "type_key", "state_key", "start_at", "due_at")
 TASK_LOG_UPDATED_FIELDS = ("title", "state_key", "start_at", "due_at", "props")
