@@ -88,11 +88,15 @@ def _model_asset(
 
 
 def _model_check(model: Model, test: ModelTest) -> dg.AssetChecksDefinition:
+    # A check that reads another model (a relationship's target) runs after it is built.
+    others = [dg.AssetKey(list(ref)) for ref in test.refs if ref != (model.schema, model.name)]
+
     @dg.asset_check(
         asset=dg.AssetKey([model.schema, model.name]),
         name=test.name,
         description=test.description,
         blocking=True,
+        additional_deps=others or None,
     )
     def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
         con = warehouse.connect(read_only=True)

@@ -29,6 +29,11 @@ class ModelTest:
     failing_rows_sql: str
     description: str
 
+    @property
+    def refs(self) -> tuple[tuple[str, str], ...]:
+        """The relations the test reads (its own model among them)."""
+        return table_refs(self.failing_rows_sql)
+
 
 @dataclass(frozen=True)
 class Model:
@@ -42,6 +47,7 @@ class Model:
     refs: tuple[tuple[str, str], ...]  # (schema, table) the SQL reads
     tests: tuple[ModelTest, ...] = field(default=())
     free_text: tuple[str, ...] = ()  # columns marked `free_text: true`: kept out of exports
+    materialized: str | None = None  # the .yml's `materialized:`, else the layer's default
 
     @property
     def schema(self) -> str:
@@ -53,7 +59,7 @@ class Model:
 
     @property
     def materialization(self) -> str:
-        return MATERIALIZATION[self.layer]
+        return self.materialized or MATERIALIZATION[self.layer]
 
 
 def table_refs(sql: str) -> tuple[tuple[str, str], ...]:
@@ -109,12 +115,14 @@ def _column_test(relation: str, column: str, test) -> ModelTest:
         sql = f"select * from {relation} where {column} is not null and {column} not in ({values})"
         text = f"{column} is one of {args['values']}"
     elif kind == "relationships":
+        # within the row's own account: a row pointing at another account's entity fails
         to, to_field = args["to"], args["field"]
         sql = (
             f"select c.* from {relation} as c where c.{column} is not null and not exists "
-            f"(select 1 from {to} as p where p.{to_field} = c.{column})"
+            f"(select 1 from {to} as p where p.account_id = c.account_id "
+            f"and p.{to_field} = c.{column})"
         )
-        text = f"every {column} is a {to}.{to_field}"
+        text = f"every {column} is a {to}.{to_field} of the same account"
     elif kind == "expression":
         sql = f"select * from {relation} where not coalesce(({args['expression']}), false)"
         text = args.get("description", args["expression"])
@@ -174,7 +182,15 @@ def load_model(path: Path) -> Model:
         refs=table_refs(sql),
         tests=tuple(_tests_for(name, relation, spec)),
         free_text=tuple(c["name"] for c in spec.get("columns") or [] if c.get("free_text")),
+        materialized=_materialized(spec_path, spec),
     )
+
+
+def _materialized(spec_path: Path, spec: dict) -> str | None:
+    value = spec.get("materialized")
+    if value not in (None, "view", "table"):
+        raise ValueError(f"{spec_path}: materialized is view or table, not {value!r}")
+    return value
 
 
 @cache
@@ -202,11 +218,14 @@ def load_models(root: Path = MODELS_DIR) -> tuple[Model, ...]:
     return tuple(ordered)
 
 
-def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
-    """Create or replace the model's view or table; returns its row count."""
+def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
+    """Create or replace the model's view or table; returns a table's row count (None for a
+    view: counting would run it)."""
     con.execute(f"create schema if not exists {model.schema}")
     kind = "view" if model.materialization == "view" else "table"
     con.execute(f"create or replace {kind} {model.relation} as\n{model.sql}")
+    if kind == "view":
+        return None
     return con.execute(f"select count(*) from {model.relation}").fetchall()[0][0]
 
 

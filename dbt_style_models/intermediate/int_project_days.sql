@@ -8,19 +8,21 @@ as_of as (
     select * from intermediate.int_account_as_of
 ),
 
+dates as (
+    select * from intermediate.int_dates
+),
+
 final as (
     select
         projects.account_id,
         projects.project_id,
-        cast(
-            unnest(generate_series(
-                cast(projects.created_at at time zone 'UTC' as date),
-                as_of.as_of_date,
-                interval 1 day
-            )) as date
-        ) as day_date
+        dates.day_date
     from projects
     inner join as_of on projects.account_id = as_of.account_id
+    inner join dates
+        on
+            cast(projects.created_at at time zone 'UTC' as date) <= dates.day_date
+            and as_of.as_of_date >= dates.day_date
 )
 
 select * from final

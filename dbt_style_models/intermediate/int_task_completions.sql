@@ -1,6 +1,8 @@
--- Final completions: a task counts as completed once, at its current completed_at, when it is
--- done now, not deleted, in a live project, and completed before the as-of time. A reopened
--- task moves to its last completion; one reopened and not finished is not completed.
+-- What "done" means, once for every mart: a task is completed when it is done now, not
+-- deleted, in a live project, and completed before the as-of time; it counts once, at its
+-- current completed_at. A reopened task moves to its last completion; one reopened and not
+-- finished is not completed. Its effort is the weight in force when it was completed, so a
+-- later re-estimate does not rewrite the week it was done in.
 with projects as (
     select * from staging.stg_buildos__projects
     where not is_deleted
@@ -10,19 +12,22 @@ tasks as (
     select * from staging.stg_buildos__tasks
 ),
 
+efforts as (
+    select * from intermediate.int_task_effort_intervals
+),
+
 as_of as (
     select * from intermediate.int_account_as_of
 ),
 
-final as (
+completed as (
     select
         tasks.account_id,
         tasks.project_id,
         tasks.task_id,
-        tasks.facet_scale,
         tasks.created_at,
-        tasks.completed_at,
-        cast(tasks.completed_at at time zone 'UTC' as date) as completed_date
+        tasks.due_at,
+        tasks.completed_at
     from tasks
     inner join projects
         on
@@ -33,6 +38,26 @@ final as (
         tasks.task_state = 'done'
         and not tasks.is_deleted
         and tasks.completed_at < as_of.as_of_at
+),
+
+final as (
+    select
+        completed.account_id,
+        completed.project_id,
+        completed.task_id,
+        efforts.facet_scale,
+        coalesce(efforts.effort_weight, 0) as effort_weight,
+        completed.created_at,
+        completed.due_at,
+        completed.completed_at,
+        cast(completed.completed_at at time zone 'UTC' as date) as completed_date
+    from completed
+    left join efforts
+        on
+            completed.account_id = efforts.account_id
+            and completed.task_id = efforts.task_id
+            and completed.completed_at >= efforts.valid_from
+            and (efforts.valid_to is null or completed.completed_at < efforts.valid_to)
 )
 
 select * from final

@@ -1,4 +1,5 @@
--- One row per task per UTC day while the task is in scope (created by the end of the day and
+-- A view nothing heavy reads (the daily marts use int_project_daily_states). One row per task
+-- per UTC day while the task is in scope (created by the end of the day and
 -- not deleted by then), with its state at the end of the day.
 with tasks as (
     select * from staging.stg_buildos__tasks
@@ -10,6 +11,10 @@ intervals as (
 
 as_of as (
     select * from intermediate.int_account_as_of
+),
+
+dates as (
+    select * from intermediate.int_dates
 ),
 
 spans as (
@@ -30,17 +35,16 @@ spans as (
 
 days as (
     select
-        *,
+        spans.*,
+        dates.day_date,
         least(
-            cast(day_date + 1 as timestamp) at time zone 'UTC', as_of_at
+            cast(dates.day_date + 1 as timestamp) at time zone 'UTC', spans.as_of_at
         ) as day_end_at
-    from (
-        select
-            *,
-            cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date)
-                as day_date
-        from spans
-    ) as expanded
+    from spans
+    inner join dates
+        on
+            spans.first_date <= dates.day_date
+            and spans.last_date >= dates.day_date
 ),
 
 in_scope as (

@@ -6,13 +6,21 @@ tasks as (
     select * from staging.stg_buildos__tasks
 ),
 
+completions as (
+    select * from intermediate.int_task_completions
+),
+
 task_counts as (
     select
-        account_id,
-        project_id,
-        count(*) filter (where not is_deleted) as live_tasks,
-        count(*) filter (where not is_deleted and task_state = 'done') as done_tasks
+        tasks.account_id,
+        tasks.project_id,
+        count(*) filter (where not tasks.is_deleted) as live_tasks,
+        count(completions.task_id) as done_tasks
     from tasks
+    left join completions
+        on
+            tasks.account_id = completions.account_id
+            and tasks.task_id = completions.task_id
     group by all
 ),
 

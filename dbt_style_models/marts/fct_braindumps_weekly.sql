@@ -9,6 +9,10 @@ as_of as (
     select * from intermediate.int_account_as_of
 ),
 
+dates as (
+    select * from intermediate.int_dates
+),
+
 first_weeks as (
     select
         account_id,
@@ -20,15 +24,14 @@ first_weeks as (
 account_weeks as (
     select
         first_weeks.account_id,
-        cast(
-            unnest(generate_series(
-                first_weeks.first_week_start,
-                cast(date_trunc('week', as_of.as_of_date) as date),
-                interval 7 day
-            )) as date
-        ) as week_start
+        dates.day_date as week_start
     from first_weeks
     inner join as_of on first_weeks.account_id = as_of.account_id
+    inner join dates
+        on
+            first_weeks.first_week_start <= dates.day_date
+            and cast(date_trunc('week', as_of.as_of_date) as date) >= dates.day_date
+            and dates.day_of_week = 1
 ),
 
 weekly as (

@@ -9,6 +9,10 @@ as_of as (
     select * from intermediate.int_account_as_of
 ),
 
+dates as (
+    select * from intermediate.int_dates
+),
+
 dated_briefs as (
     select
         briefs.account_id,
@@ -33,13 +37,13 @@ first_dates as (
 account_days as (
     select
         first_dates.account_id,
-        cast(
-            unnest(generate_series(
-                first_dates.first_date, as_of.as_of_date, interval 1 day
-            )) as date
-        ) as day_date
+        dates.day_date
     from first_dates
     inner join as_of on first_dates.account_id = as_of.account_id
+    inner join dates
+        on
+            first_dates.first_date <= dates.day_date
+            and as_of.as_of_date >= dates.day_date
 ),
 
 joined as (

@@ -11,12 +11,8 @@ tasks as (
     select * from staging.stg_buildos__tasks
 ),
 
-task_days as (
-    select * from intermediate.int_task_days
-),
-
-weights as (
-    select * from staging.stg_buildos__effort_weights
+daily_states as (
+    select * from intermediate.int_project_daily_states
 ),
 
 spine as (
@@ -28,30 +24,18 @@ project_days as (
         spine.account_id,
         spine.project_id,
         spine.day_date,
-        cast(coalesce(projects.start_at, projects.created_at) at time zone 'UTC' as date)
-            as start_date,
+        -- a project that started before it was created in BuildOS: its line starts on the day
+        -- it was created, from the scope of that day
+        greatest(
+            cast(coalesce(projects.start_at, projects.created_at) at time zone 'UTC' as date),
+            cast(projects.created_at at time zone 'UTC' as date)
+        ) as start_date,
         cast(projects.end_at at time zone 'UTC' as date) as end_date
     from spine
     inner join projects
         on
             spine.account_id = projects.account_id
             and spine.project_id = projects.project_id
-),
-
-daily_state as (
-    select
-        task_days.account_id,
-        task_days.project_id,
-        task_days.day_date,
-        count(*) as scope_tasks,
-        count(*) filter (where task_days.task_state = 'done') as completed_tasks,
-        sum(coalesce(weights.effort_weight, 0)) as scope_points,
-        coalesce(
-            sum(weights.effort_weight) filter (where task_days.task_state = 'done'), 0
-        ) as completed_points
-    from task_days
-    left join weights on task_days.facet_scale = weights.facet_scale
-    group by task_days.account_id, task_days.project_id, task_days.day_date
 ),
 
 added as (
@@ -82,24 +66,24 @@ joined as (
         project_days.day_date,
         project_days.start_date,
         project_days.end_date,
-        coalesce(daily_state.scope_tasks, 0) as scope_tasks,
-        coalesce(daily_state.completed_tasks, 0) as completed_tasks,
-        coalesce(daily_state.scope_tasks, 0)
-        - coalesce(daily_state.completed_tasks, 0) as remaining_tasks,
+        coalesce(daily_states.scope_tasks, 0) as scope_tasks,
+        coalesce(daily_states.done_tasks, 0) as completed_tasks,
+        coalesce(daily_states.scope_tasks, 0)
+        - coalesce(daily_states.done_tasks, 0) as remaining_tasks,
         coalesce(added.added_tasks, 0) as added_tasks,
         coalesce(removed.removed_tasks, 0) as removed_tasks,
-        coalesce(daily_state.scope_points, 0) as scope_points,
-        coalesce(daily_state.completed_points, 0) as completed_points,
+        coalesce(daily_states.scope_points, 0) as scope_points,
+        coalesce(daily_states.done_points, 0) as completed_points,
         row_number() over (
             partition by project_days.account_id, project_days.project_id
             order by project_days.day_date
         ) - 1 as day_index
     from project_days
-    left join daily_state
+    left join daily_states
         on
-            project_days.account_id = daily_state.account_id
-            and project_days.project_id = daily_state.project_id
-            and project_days.day_date = daily_state.day_date
+            project_days.account_id = daily_states.account_id
+            and project_days.project_id = daily_states.project_id
+            and project_days.day_date = daily_states.day_date
     left join added
         on
             project_days.account_id = added.account_id
@@ -113,8 +97,7 @@ joined as (
 ),
 
 start_scope as (
-    -- the scope on the start day, or on the first day when the project started before it
-    -- was created in BuildOS
+    -- the scope on the start day (the creation day when the project started earlier)
     select
         account_id,
         project_id,

@@ -21,6 +21,10 @@ edges as (
     where relation = 'supports_goal'
 ),
 
+completions as (
+    select * from intermediate.int_task_completions
+),
+
 as_of as (
     select * from intermediate.int_account_as_of
 ),
@@ -31,12 +35,16 @@ links as (
         edges.account_id,
         edges.target_id as goal_id,
         tasks.task_id,
-        tasks.task_state
+        completions.task_id is not null as is_done
     from edges
     inner join tasks
         on
             edges.account_id = tasks.account_id
             and edges.source_id = tasks.task_id
+    left join completions
+        on
+            tasks.account_id = completions.account_id
+            and tasks.task_id = completions.task_id
 ),
 
 link_counts as (
@@ -44,7 +52,7 @@ link_counts as (
         account_id,
         goal_id,
         count(*) as linked_tasks,
-        count(*) filter (where task_state = 'done') as done_linked_tasks
+        count(*) filter (where is_done) as done_linked_tasks
     from links
     group by all
 ),

@@ -1,6 +1,7 @@
 -- Completion and timeliness per live project, as of the account's last sync. Counts read the
--- tasks as they are now: live tasks are the ones not deleted; a reopened task counts as not
--- done until it is done again, and then by its latest completed_at.
+-- tasks as they are now: live tasks are the ones not deleted; done ones are the completions of
+-- int_task_completions (a reopened task counts as not done until it is done again, and then by
+-- its latest completed_at).
 with projects as (
     select * from staging.stg_buildos__projects
     where not is_deleted
@@ -11,6 +12,10 @@ tasks as (
     where not is_deleted
 ),
 
+completions as (
+    select * from intermediate.int_task_completions
+),
+
 as_of as (
     select * from intermediate.int_account_as_of
 ),
@@ -19,12 +24,16 @@ task_flags as (
     select
         tasks.account_id,
         tasks.project_id,
-        tasks.task_state = 'done' as is_done,
-        tasks.task_state = 'done' and tasks.due_at is not null as is_done_with_due,
-        tasks.task_state = 'done' and tasks.completed_at <= tasks.due_at as is_done_on_time,
-        tasks.task_state <> 'done' and tasks.due_at < as_of.as_of_at as is_overdue
+        completions.task_id is not null as is_done,
+        completions.task_id is not null and tasks.due_at is not null as is_done_with_due,
+        coalesce(completions.completed_at <= tasks.due_at, false) as is_done_on_time,
+        completions.task_id is null and tasks.due_at < as_of.as_of_at as is_overdue
     from tasks
     inner join as_of on tasks.account_id = as_of.account_id
+    left join completions
+        on
+            tasks.account_id = completions.account_id
+            and tasks.task_id = completions.task_id
 ),
 
 task_counts as (

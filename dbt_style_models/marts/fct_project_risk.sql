@@ -1,5 +1,5 @@
 -- Projects at risk: active or planning projects that are behind their ideal burndown line,
--- have missed a milestone, or have blocked work, as of the account's as-of day.
+-- have missed a milestone, or have blocked work, as of the account's as-of day (dim_accounts).
 with projects as (
     select * from staging.stg_buildos__projects
     where not is_deleted
@@ -17,11 +17,18 @@ project_status as (
     select * from marts.fct_project_status
 ),
 
+as_of as (
+    select * from marts.dim_accounts
+),
+
 latest_day as (
-    select * from burndown
-    qualify row_number() over (
-        partition by account_id, project_id order by day_date desc
-    ) = 1
+    -- the burndown on the account's as-of day
+    select burndown.*
+    from burndown
+    inner join as_of
+        on
+            burndown.account_id = as_of.account_id
+            and burndown.day_date = as_of.as_of_date
 ),
 
 missed as (
@@ -40,7 +47,7 @@ joined as (
         projects.project_id,
         projects.project_name,
         projects.project_state,
-        latest_day.day_date as as_of_date,
+        as_of.as_of_date,
         latest_day.remaining_tasks,
         latest_day.ideal_remaining_tasks,
         latest_day.projected_completion_date,
@@ -51,6 +58,7 @@ joined as (
         coalesce(missed.missed_milestones, 0) as missed_milestones,
         coalesce(project_status.blocked_tasks, 0) as blocked_tasks
     from projects
+    inner join as_of on projects.account_id = as_of.account_id
     left join latest_day
         on
             projects.account_id = latest_day.account_id

@@ -1,5 +1,5 @@
 -- Tasks and effort points completed per project per ISO week: each final completion
--- (int_task_completions) counts once, in its week.
+-- (int_task_completions) counts once, in its week, with the weight in force when it was done.
 with projects as (
     select * from staging.stg_buildos__projects
     where not is_deleted
@@ -13,8 +13,8 @@ as_of as (
     select * from intermediate.int_account_as_of
 ),
 
-weights as (
-    select * from staging.stg_buildos__effort_weights
+dates as (
+    select * from intermediate.int_dates
 ),
 
 weighted as (
@@ -22,10 +22,9 @@ weighted as (
         completions.account_id,
         completions.project_id,
         cast(date_trunc('week', completions.completed_date) as date) as week_start,
-        coalesce(weights.effort_weight, 0) as effort_points,
+        completions.effort_weight as effort_points,
         completions.facet_scale is null as is_unscaled
     from completions
-    left join weights on completions.facet_scale = weights.facet_scale
 ),
 
 weekly as (
@@ -44,15 +43,15 @@ project_weeks as (
     select
         projects.account_id,
         projects.project_id,
-        cast(
-            unnest(generate_series(
-                cast(date_trunc('week', projects.created_at at time zone 'UTC') as date),
-                cast(date_trunc('week', as_of.as_of_date) as date),
-                interval 7 day
-            )) as date
-        ) as week_start
+        dates.day_date as week_start
     from projects
     inner join as_of on projects.account_id = as_of.account_id
+    inner join dates
+        on
+            cast(date_trunc('week', projects.created_at at time zone 'UTC') as date)
+            <= dates.day_date
+            and cast(date_trunc('week', as_of.as_of_date) as date) >= dates.day_date
+            and dates.day_of_week = 1
 ),
 
 joined as (

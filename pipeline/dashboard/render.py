@@ -53,20 +53,9 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict):
 
 
 def _as_of_date(con: duckdb.DuckDBPyConnection, params: dict) -> date | None:
-    """The latest day the data describes: the risk view's as-of day, else the last daily row,
-    else the last velocity week."""
-    row = _one(
-        con,
-        f"""
-        select coalesce(
-            (select max(as_of_date) from bi.fct_project_risk where {ACCOUNT}),
-            (select max(day_date) from bi.fct_burndown_daily where {ACCOUNT}),
-            (select max(day_date) from bi.fct_braindumps_daily where {ACCOUNT}),
-            (select max(week_start) from bi.fct_velocity_weekly where {ACCOUNT})
-        )
-        """,
-        params,
-    )
+    """The day the data describes: the accounts' one as-of day (bi.dim_accounts), the latest
+    one across accounts for the portfolio."""
+    row = _one(con, f"select max(as_of_date) from bi.dim_accounts where {ACCOUNT}", params)
     return row[0]
 
 

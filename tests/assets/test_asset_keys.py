@@ -7,6 +7,7 @@ from pipeline.definitions import defs
 
 ASSET_KEYS = [
     "alerts/projects_at_risk",
+    "bi/dim_accounts",
     "bi/dim_dates",
     "bi/dim_goals",
     "bi/dim_milestones",
@@ -47,10 +48,14 @@ ASSET_KEYS = [
     "history/tasks",
     "intermediate/int_account_as_of",
     "intermediate/int_braindump_outcomes",
+    "intermediate/int_dates",
+    "intermediate/int_project_daily_states",
     "intermediate/int_project_days",
     "intermediate/int_task_completions",
     "intermediate/int_task_days",
+    "intermediate/int_task_effort_intervals",
     "intermediate/int_task_state_intervals",
+    "marts/dim_accounts",
     "marts/dim_dates",
     "marts/dim_goals",
     "marts/dim_milestones",

@@ -7,17 +7,20 @@
 
 Each input is created as a table from the given rows (column types inferred by DuckDB, or
 forced with `types={"schema.table": {"column": "timestamptz"}}`); the model's SQL runs against
-them exactly as in the pipeline.
+them exactly as in the pipeline. The day spine (intermediate.int_dates) is a wide calendar
+built by its own SQL over 2020-2030, unless the test gives it or is a test of the spine itself.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
 
 import duckdb
 import pyarrow as pa
 
 from pipeline.models import load_models
+from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 
 MODELS = {model.name: model for model in load_models()}
 
@@ -31,12 +34,61 @@ def d(text: str) -> date:
     return date.fromisoformat(text)
 
 
+SPINE = "intermediate.int_dates"
+# Inputs a test need not give: no task versions beyond the current rows, the default weights.
+DEFAULT_INPUTS = {
+    "staging.stg_buildos__task_history": (
+        "account_id varchar, task_id varchar, project_id varchar, task_state varchar, "
+        "completed_at timestamptz, facet_scale varchar, due_at timestamptz, "
+        "updated_at timestamptz, deleted_at timestamptz, valid_from timestamptz, "
+        "valid_to timestamptz",
+        [],
+    ),
+    "staging.stg_buildos__effort_weights": (
+        "facet_scale varchar, effort_weight double",
+        sorted(DEFAULT_EFFORT_WEIGHTS.items()),
+    ),
+}
+
+
+@cache
+def _calendar() -> pa.Table:
+    """int_dates over 2020-2030, from its own SQL: the spine a unit test joins against."""
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    for schema in ("staging", "intermediate"):
+        con.execute(f"create schema {schema}")
+    con.execute(
+        "create table staging.stg_buildos__projects as "
+        "select timestamptz '2020-01-06 00:00:00+00' as created_at"
+    )
+    con.execute("create table staging.stg_buildos__braindumps (created_at timestamptz)")
+    con.execute("create table staging.stg_buildos__briefs (brief_date date)")
+    con.execute(
+        "create table intermediate.int_account_as_of as select date '2030-10-01' as as_of_date"
+    )
+    return con.sql(MODELS["int_dates"].sql).to_arrow_table()
+
+
 def _build_upstream(con, model, inputs: dict, name: str, seen: tuple = ()) -> None:
     """Models this one reads that were not given are built from the given rows, with their own
     SQL (so a mart's test can give staging rows and get the intermediates built)."""
     for schema, table in model.refs:
         relation = f"{schema}.{table}"
         if relation in inputs or table in seen:
+            continue
+        if relation == SPINE and name not in ("int_dates", "dim_dates"):
+            con.execute("create schema if not exists intermediate")
+            con.register("calendar_rows", _calendar())
+            con.execute(f"create table if not exists {SPINE} as select * from calendar_rows")
+            con.unregister("calendar_rows")
+            continue
+        if relation in DEFAULT_INPUTS:
+            columns, rows = DEFAULT_INPUTS[relation]
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create table if not exists {relation} ({columns})")
+            if rows and not con.execute(f"select count(*) from {relation}").fetchall()[0][0]:
+                con.executemany(f"insert into {relation} values (?, ?)", rows)
             continue
         upstream = MODELS.get(table)
         if upstream is None or upstream.layer != schema:

@@ -7,6 +7,16 @@ AS_OF = {"account_id": A, "as_of_at": ts("2026-03-04 12:00"), "as_of_date": d("2
 TYPES = {
     "staging.stg_buildos__tasks": {"completed_at": "timestamptz"},
     "intermediate.int_task_state_intervals": {"valid_to": "timestamptz"},
+    # no effort weights: this mart counts tasks
+    "intermediate.int_task_effort_intervals": {
+        "account_id": "varchar",
+        "project_id": "varchar",
+        "task_id": "varchar",
+        "facet_scale": "varchar",
+        "effort_weight": "double",
+        "valid_from": "timestamptz",
+        "valid_to": "timestamptz",
+    },
 }
 PROJECTS = [
     {
@@ -71,8 +81,8 @@ TASKS = {
 
 
 def inputs(project_id_of=lambda task_id: "p1"):
-    tasks, intervals, days = [], [], []
-    for task_id, (state, completed, steps, by_day) in TASKS.items():
+    tasks, intervals = [], []
+    for task_id, (state, completed, steps, _by_day) in TASKS.items():
         project_id = project_id_of(task_id)
         tasks.append(
             {
@@ -96,21 +106,11 @@ def inputs(project_id_of=lambda task_id: "p1"):
                     "valid_to": ts(end) if end else None,
                 }
             )
-        for day, day_state in by_day.items():
-            days.append(
-                {
-                    "account_id": A,
-                    "project_id": project_id,
-                    "task_id": task_id,
-                    "day_date": d(f"2026-03-{day}"),
-                    "task_state": day_state,
-                }
-            )
     return {
         "staging.stg_buildos__projects": PROJECTS,
         "staging.stg_buildos__tasks": tasks,
         "intermediate.int_task_state_intervals": intervals,
-        "intermediate.int_task_days": days,
+        "intermediate.int_task_effort_intervals": [],
         "intermediate.int_account_as_of": [AS_OF],
     }
 
@@ -161,6 +161,15 @@ def test_cumulative_flow_and_wip_at_the_end_of_each_day():
         # the as-of day ends at as_of_at (12:00)
         4: (1, 1, 0, 2, 1, 2, 3.0),
     }
+
+
+def test_state_counts_are_the_end_of_day_states_of_the_tasks():
+    """The running sums give, day by day, the states worked out by hand in TASKS."""
+    rows = flow_daily(inputs())
+    for day in (1, 2, 3, 4):
+        states = [by_day[f"0{day}"] for *_, by_day in TASKS.values() if f"0{day}" in by_day]
+        got = {s: rows["p1", day][f"{s}_tasks"] for s in ("todo", "in_progress", "blocked", "done")}
+        assert got == {s: states.count(s) for s in got}
 
 
 def test_a_project_without_tasks_has_zeros_and_no_age():

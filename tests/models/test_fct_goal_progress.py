@@ -7,7 +7,10 @@ PROJECTS = [
     {"account_id": "a", "project_id": "p1", "is_deleted": False},
     {"account_id": "a", "project_id": "p_deleted", "is_deleted": True},
 ]
-TYPES = {"staging.stg_buildos__goals": {"target_at": "timestamptz"}}
+TYPES = {
+    "staging.stg_buildos__goals": {"target_at": "timestamptz"},
+    "staging.stg_buildos__tasks": {"completed_at": "timestamptz", "created_at": "timestamptz"},
+}
 
 
 def goal(goal_id, state="active", project="p1", deleted=False, target=None):
@@ -28,6 +31,9 @@ def task(task_id, state, deleted=False):
         "project_id": "p1",
         "task_id": task_id,
         "task_state": state,
+        "created_at": ts("2026-03-01 09:00"),
+        # the app stamps every done task (done means int_task_completions: completed_at is read)
+        "completed_at": ts("2026-03-05 10:00") if state == "done" else None,
         "is_deleted": deleted,
     }
 

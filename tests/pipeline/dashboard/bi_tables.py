@@ -6,6 +6,11 @@ from __future__ import annotations
 import duckdb
 
 BI_COLUMNS: dict[str, dict[str, str]] = {
+    "dim_accounts": {
+        "account_id": "varchar",
+        "as_of_at": "timestamptz",
+        "as_of_date": "date",
+    },
     "dim_projects": {
         "account_id": "varchar",
         "project_id": "varchar",

@@ -11,6 +11,7 @@ from pipeline.models import load_models
 from tests.pipeline.dashboard.bi_tables import BI_COLUMNS, bi_database
 
 AS_OF = date(2021, 3, 10)  # a Wednesday, years before any machine clock running this
+ACCOUNTS = [{"account_id": a, "as_of_date": AS_OF} for a in ("a", "b")]
 THIS_WEEK = date(2021, 3, 8)
 LAST_WEEK = date(2021, 3, 1)
 
@@ -51,6 +52,10 @@ def project(account: str, project_id: str, state: str, deleted: bool = False, **
 @pytest.fixture
 def portfolio():
     con = bi_database(
+        dim_accounts=[
+            {"account_id": "a", "as_of_date": AS_OF},
+            {"account_id": "b", "as_of_date": AS_OF - timedelta(days=1)},
+        ],
         dim_projects=[
             project("a", "a1", "active"),
             project("a", "a2", "active", deleted=True),
@@ -110,15 +115,16 @@ def test_one_account_sees_only_its_rows(portfolio):
     assert data["accounts"] == 1
 
 
-def test_without_daily_rows_the_as_of_week_is_the_last_velocity_week():
+def test_the_as_of_day_is_the_accounts_own_not_the_last_row_of_a_view():
     con = bi_database(
+        dim_accounts=[{"account_id": "a", "as_of_date": date(2020, 6, 10)}],
         fct_velocity_weekly=[
             week(date(2020, 6, 1), "a", "p", 4),
             week(date(2020, 6, 8), "a", "p", 9),
-        ]
+        ],
     )
     data = dashboard_data(con)
-    assert data["as_of_date"] == date(2020, 6, 8)
+    assert data["as_of_date"] == date(2020, 6, 10)
     assert (data["kpis"]["completed_this_week"], data["kpis"]["completed_last_week"]) == (9, 4)
 
 
@@ -130,6 +136,7 @@ def test_a_week_without_rows_counts_zero(portfolio):
 def test_velocity_trend_is_the_last_12_weeks_summed_over_projects():
     weeks = [THIS_WEEK - timedelta(weeks=i) for i in range(14)]
     con = bi_database(
+        dim_accounts=ACCOUNTS,
         fct_project_risk=[risk("a", "p", False), risk("a", "q", False)],
         fct_velocity_weekly=[week(w, "a", "p", i, i + 0.5) for i, w in enumerate(weeks)]
         + [week(w, "a", "q", 10, 2.0) for w in weeks],
@@ -158,6 +165,7 @@ def test_burndown_shows_the_four_projects_that_completed_most_in_the_last_4_week
     window = [THIS_WEEK - timedelta(weeks=i) for i in range(4)]
     before = THIS_WEEK - timedelta(weeks=4)
     con = bi_database(
+        dim_accounts=ACCOUNTS,
         dim_projects=[
             project("a", "p1", "active", name="Echo"),
             project("a", "p2", "active", name="Bravo"),
@@ -211,6 +219,7 @@ def test_burndown_shows_the_four_projects_that_completed_most_in_the_last_4_week
 
 def test_at_risk_table_lists_only_at_risk_projects_most_reasons_first():
     con = bi_database(
+        dim_accounts=ACCOUNTS,
         fct_project_risk=[
             risk("a", "calm", False, remaining_tasks=50),
             risk("a", "one", True, remaining_tasks=3, blocked_tasks=2),
@@ -223,7 +232,7 @@ def test_at_risk_table_lists_only_at_risk_projects_most_reasons_first():
                 missed_milestones=1,
                 risk_reasons=["behind the ideal burndown", "missed milestones"],
             ),
-        ]
+        ],
     )
     rows = dashboard_data(con)["at_risk"]
     assert [row["project_id"] for row in rows] == ["two", "one"]
@@ -243,6 +252,7 @@ def test_brain_dumps_cover_the_last_8_weeks_with_the_processed_rate():
         }
 
     con = bi_database(
+        dim_accounts=ACCOUNTS,
         fct_project_risk=[risk("a", "p", False)],
         fct_braindumps_daily=[
             day("a", AS_OF - timedelta(days=56), 50, 0, 50),  # 8 weeks and a day ago

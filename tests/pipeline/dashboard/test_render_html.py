@@ -13,6 +13,7 @@ from pipeline.dashboard import ChromiumNotFoundError, dashboard_data, render_htm
 from tests.pipeline.dashboard.bi_tables import bi_database
 
 AS_OF = date(2021, 3, 10)
+ACCOUNTS = [{"account_id": a, "as_of_date": AS_OF} for a in ("a", "b")]
 THIS_WEEK = date(2021, 3, 8)
 GENERATED = datetime(2021, 3, 11, 6, 30, tzinfo=UTC)
 HOSTILE = "<script>alert('x')</script> & \"Q1\" <b>launch</b>"
@@ -54,6 +55,7 @@ class Page(HTMLParser):
 def full_data() -> dict:
     days = [AS_OF - timedelta(days=i) for i in range(30)]
     con = bi_database(
+        dim_accounts=ACCOUNTS,
         dim_projects=[
             {
                 "account_id": "a",
