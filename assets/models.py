@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.models import (
-    Model,
-    ModelTest,
-    build_model,
-    load_models,
-    run_test,
-    write_effort_weights,
-)
+from pipeline import model_build
+from pipeline.models import LAYERS, Model, ModelTest, load_models, run_test, write_effort_weights
 from pipeline.resources import DuckDBWarehouse, ModelSettings
 
 
@@ -46,6 +40,37 @@ def effort_weights(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.Mate
     )
 
 
+FINGERPRINTS_KEY = dg.AssetKey(["meta", "account_fingerprints"])
+
+
+def _source_keys() -> list[dg.AssetKey]:
+    """The landed tables the models read (the sync's assets, and the effort weights)."""
+    return sorted(
+        {dg.AssetKey([s, t]) for m in load_models() for s, t in m.refs if s not in LAYERS},
+        key=lambda key: key.to_user_string(),
+    )
+
+
+@dg.asset(
+    key=FINGERPRINTS_KEY,
+    group_name="staging",
+    kinds={"duckdb"},
+    deps=_source_keys(),
+    pool="duckdb_writer",
+)
+def account_fingerprints(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    """One fingerprint per account over every table the models read. A model is rebuilt only
+    for the accounts whose fingerprint (or SQL) changed since it was built, so a refresh after
+    a sync that changed nothing rebuilds nothing."""
+    con = warehouse.connect()
+    try:
+        fingerprints = model_build.account_fingerprints(con)
+        model_build.write_account_fingerprints(con, fingerprints)
+    finally:
+        con.close()
+    return dg.MaterializeResult(metadata={"row_count": len(fingerprints)})
+
+
 def _column_schema(model: Model) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
@@ -58,6 +83,8 @@ def _model_asset(
     model: Model, freshness_policy: dg.FreshnessPolicy | None = None
 ) -> dg.AssetsDefinition:
     deps = [dg.AssetKey([schema, table]) for schema, table in model.refs]
+    if any(schema not in LAYERS for schema, _ in model.refs):
+        deps.append(FINGERPRINTS_KEY)  # what a model reads of the sync, it versions by these
 
     @dg.asset(
         key=[model.schema, model.name],
@@ -73,16 +100,22 @@ def _model_asset(
             "sql_path": str(model.path.name),
         },
     )
-    def _asset(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    def _asset(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.MaterializeResult:
         con = warehouse.connect()
         try:
-            rows = build_model(con, model)
-            preview = _preview(con, model.relation)
+            models.configure(con)
+            result = model_build.build(con, model)
+            preview = _preview(con, model.relation) if result.rows is not None else None
         finally:
             con.close()
-        return dg.MaterializeResult(
-            metadata={"row_count": rows, "preview": dg.MetadataValue.md(preview)}
-        )
+        metadata = {
+            "build": result.mode,
+            "accounts_rebuilt": result.accounts_rebuilt,
+            "accounts_removed": result.accounts_removed,
+        }
+        if result.rows is not None:  # a view is not counted: counting would run it
+            metadata |= {"row_count": result.rows, "preview": dg.MetadataValue.md(preview)}
+        return dg.MaterializeResult(metadata=metadata)
 
     return _asset
 

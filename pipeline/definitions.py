@@ -16,10 +16,10 @@ from assets import publish as publish_assets
 from pipeline import delivery
 from pipeline.resources import (
     DeliverySettings,
-    ModelSettings,
     ProgressReporter,
     buildos_from_env,
     delivery_from_env,
+    models_from_env,
     publish_from_env,
     warehouse_from_env,
 )
@@ -28,13 +28,15 @@ from pipeline.resources import (
 ingest_assets = [buildos_assets.buildos_sync]
 
 # Models (groups staging, intermediate, marts): one asset per dbt-style model, its .yml tests
-# as blocking asset checks; effort weights come from the ModelSettings resource. Marts carry a
-# freshness policy: with the hourly schedule, a mart older than 3 hours is stale (2: warning).
+# as blocking asset checks; effort weights and the memory limit come from the ModelSettings
+# resource; account fingerprints let each model rebuild only the accounts that changed. Marts
+# carry a freshness policy: with the hourly schedule, a mart older than 3 hours is stale.
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
 )
 modeling_assets = [
     model_assets.effort_weights,
+    model_assets.account_fingerprints,
     *model_assets.model_assets_with(marts_freshness=MART_FRESHNESS),
 ]
 modeling_checks = model_assets.model_checks
@@ -50,7 +52,7 @@ dashboarding_assets = dashboard_assets.dashboard_assets
 resources = {
     "buildos": buildos_from_env(),
     "warehouse": warehouse_from_env(),
-    "models": ModelSettings(),
+    "models": models_from_env(),
     "publish": publish_from_env(),
     "deliver": delivery_from_env(),
     "progress": dg.ResourceDefinition.hardcoded_resource(ProgressReporter()),

@@ -48,6 +48,12 @@ class Model:
     tests: tuple[ModelTest, ...] = field(default=())
     free_text: tuple[str, ...] = ()  # columns marked `free_text: true`: kept out of exports
     materialized: str | None = None  # the .yml's `materialized:`, else the layer's default
+    # `fingerprint:` an aggregate over the model's source rows, per account, that changes when
+    # the source has changed for the account (default: every row's payload_hash and removal)
+    fingerprint: str | None = None
+    # `calendar: true`: each row is a function of its key alone, so what reads it depends on
+    # its SQL, not on how far it reaches (the day spine)
+    is_calendar: bool = False
 
     @property
     def schema(self) -> str:
@@ -56,6 +62,11 @@ class Model:
     @property
     def relation(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def is_per_account(self) -> bool:
+        """Rows carry account_id (every model but the calendar and the effort weights)."""
+        return "account_id" in self.columns
 
     @property
     def materialization(self) -> str:
@@ -183,6 +194,8 @@ def load_model(path: Path) -> Model:
         tests=tuple(_tests_for(name, relation, spec)),
         free_text=tuple(c["name"] for c in spec.get("columns") or [] if c.get("free_text")),
         materialized=_materialized(spec_path, spec),
+        fingerprint=spec.get("fingerprint"),
+        is_calendar=bool(spec.get("calendar", False)),
     )
 
 
@@ -239,10 +252,12 @@ def write_effort_weights(con: duckdb.DuckDBPyConnection, weights: dict[str, floa
     con.executemany("insert into meta.effort_weights values (?, ?)", sorted(weights.items()))
 
 
-def build_all(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> dict[str, int]:
-    """Every model in dependency order (what the model assets do, one by one)."""
-    write_effort_weights(con, weights)
-    return {model.relation: build_model(con, model) for model in load_models()}
+def build_all(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> dict[str, int | None]:
+    """Every model in dependency order, each rebuilt for the accounts whose inputs changed
+    (pipeline.model_build); row counts by relation (None for a view)."""
+    from pipeline.model_build import build_all as build_changed  # it builds on this module
+
+    return {relation: result.rows for relation, result in build_changed(con, weights).items()}
 
 
 def run_test(con: duckdb.DuckDBPyConnection, test: ModelTest) -> tuple[int, list[tuple]]:

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import orjson
 
-from pipeline import warehouse
+from pipeline import model_build, warehouse
 from pipeline.buildos.client import ClientSettings
 
 SANDBOX = "sandbox"  # the base URL that means "start the embedded sandbox for this run"
@@ -125,9 +125,31 @@ DEFAULT_EFFORT_WEIGHTS = {"micro": 1.0, "small": 2.0, "medium": 3.0, "large": 5.
 
 class ModelSettings(dg.ConfigurableResource):
     """Settings the models read: the effort weight of each facet_scale (BuildOS has no story
-    points; weighted velocity and burndown use these)."""
+    points; weighted velocity and burndown use these), and how much memory a build may use.
+    `memory_limit` (a DuckDB size such as "4GiB"; default a quarter of the machine's memory)
+    bounds the build, which spills to `temp_directory` (default: beside the DuckDB file)
+    rather than go past it. Environment: BUILDOS_MODELS_MEMORY_LIMIT, BUILDOS_MODELS_TEMP_DIR."""
 
     effort_weights: dict[str, float] = DEFAULT_EFFORT_WEIGHTS
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+    threads: int | None = None
+
+    def configure(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Apply the memory limit and spill directory to a connection that builds models."""
+        model_build.configure(con, self.memory_limit, self.temp_directory, self.threads)
+
+
+MODELS_ENV = {
+    "memory_limit": "BUILDOS_MODELS_MEMORY_LIMIT",
+    "temp_directory": "BUILDOS_MODELS_TEMP_DIR",
+}
+
+
+def models_from_env() -> ModelSettings:
+    return ModelSettings(
+        **{field: dg.EnvVar(var) for field, var in MODELS_ENV.items() if os.environ.get(var)}
+    )
 
 
 class PublishSettings(dg.ConfigurableResource):

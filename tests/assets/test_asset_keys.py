@@ -74,6 +74,7 @@ ASSET_KEYS = [
     "marts/fct_task_flow",
     "marts/fct_velocity_weekly",
     "marts/fct_wip_aging",
+    "meta/account_fingerprints",
     "meta/effort_weights",
     "meta/sync_runs",
     "postgres/buildos_analytics",

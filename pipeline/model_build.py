@@ -1,0 +1,298 @@
+"""Building the models so that cost follows what changed: each model is rebuilt only for the
+accounts whose inputs changed since it was last built, and a refresh that changed nothing
+rebuilds nothing.
+
+An account's inputs are summed up in one fingerprint (`meta.account_fingerprints`): per source
+table a staging model reads, its rows for the account (payload_hash and removal, or the
+model's own `fingerprint:` expression). Each built model keeps, per account, the version it
+was built from (`meta.model_state`): a hash of its SQL and of the versions of what it read, so
+a model is stale for an account exactly when something upstream of it changed for that
+account, or its SQL did. A stale account is deleted from the table and recomputed by the
+model's own SQL over views of its inputs that hold only the stale accounts, so the work is
+proportional to those accounts' data. The same build, one account per DuckDB file, is what a
+partition of that account runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipeline.models import LAYERS, Model, load_models, write_effort_weights
+
+ALL_ACCOUNTS = "*"  # the state key of a model or source without account_id
+SCOPE = "account_scope"  # the in-memory catalog holding the views of the stale accounts
+CATALOG = "warehouse"
+STATE_DDL = [
+    "create schema if not exists meta",
+    "create table if not exists meta.model_state (model varchar not null, "
+    "account_id varchar not null, version varchar not null, built_at timestamptz not null, "
+    "primary key (model, account_id))",
+    "create table if not exists meta.account_fingerprints (account_id varchar primary key, "
+    "fingerprint varchar not null, computed_at timestamptz not null)",
+]
+# What identifies a row's content in a landed table (the sync's own columns).
+IDENTITY_COLUMNS = ("id", "payload_hash", "_removed_at", "valid_from", "valid_to")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    relation: str
+    mode: str  # full, accounts (some accounts recomputed), unchanged, view
+    rows: int | None
+    accounts_rebuilt: int
+    accounts_removed: int
+
+
+def default_memory_limit() -> str:
+    """A quarter of the machine's memory (at least 1 GiB): a build shares the machine, and
+    DuckDB spills to its temp directory rather than go past the limit."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(total // 4, 1 << 30) // (1 << 20)}MiB"
+
+
+def configure(
+    con: duckdb.DuckDBPyConnection,
+    memory_limit: str | None = None,
+    temp_directory: str | Path | None = None,
+    threads: int | None = None,
+) -> None:
+    """Bound the build's memory. The temp directory defaults to DuckDB's own convention (beside
+    the database file); an in-memory connection would otherwise spill into the working
+    directory."""
+    con.execute("set memory_limit = ?", [memory_limit or default_memory_limit()])
+    if temp_directory is None:
+        ((path,),) = con.execute(
+            "select path from duckdb_databases() where database_name = ?", [CATALOG]
+        ).fetchall()
+        temp_directory = f"{path}.tmp"
+    con.execute("set temp_directory = ?", [str(temp_directory)])
+    if threads:
+        con.execute("set threads = ?", [threads])
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None:
+    schema, table = relation.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_catalog = ? "
+        "and table_schema = ? and table_name = ? order by ordinal_position",
+        [CATALOG, schema, table],
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def _source_fingerprints(
+    con: duckdb.DuckDBPyConnection, relation: str, expression: str | None
+) -> dict[str, str]:
+    """Per account, what a source table holds for it (or, without account_id, the whole
+    table under ALL_ACCOUNTS)."""
+    columns = _columns(con, relation)
+    if columns is None:
+        return {}
+    if "account_id" not in columns:
+        ((value,),) = con.execute(f"select bit_xor(hash(t)) from {relation} as t").fetchall()
+        return {ALL_ACCOUNTS: str(value)}
+    if expression is None:
+        # a landed table: its rows' content hashes; anything else: every column
+        landed = "payload_hash" in columns
+        identity = [c for c in IDENTITY_COLUMNS if c in columns]
+        hashed = f"hash({', '.join(identity)})" if landed else "hash(t)"
+        expression = f"count(*) || ':' || bit_xor({hashed})"
+    rows = con.execute(
+        f"select account_id, cast(({expression}) as varchar) from {relation} as t "
+        "where account_id is not null group by account_id"
+    ).fetchall()
+    return {account: str(value) for account, value in rows}
+
+
+def account_fingerprints(
+    con: duckdb.DuckDBPyConnection, models: tuple[Model, ...] | None = None
+) -> dict[str, str]:
+    """One fingerprint per account over every source table the models read."""
+    per_source: dict[str, dict[str, str]] = {}
+    for model in models or load_models():
+        for schema, table in model.refs:
+            if schema not in LAYERS:
+                relation = f"{schema}.{table}"
+                per_source[f"{relation}|{model.fingerprint}"] = _source_fingerprints(
+                    con, relation, model.fingerprint
+                )
+    accounts = sorted({a for values in per_source.values() for a in values} - {ALL_ACCOUNTS})
+    keys = sorted(per_source)
+    return {a: _digest(*(f"{k}={per_source[k].get(a, '')}" for k in keys)) for a in accounts}
+
+
+def write_account_fingerprints(
+    con: duckdb.DuckDBPyConnection, fingerprints: dict[str, str]
+) -> None:
+    for statement in STATE_DDL:
+        con.execute(statement)
+    now = datetime.now(UTC)
+    con.execute("begin")
+    con.execute("delete from meta.account_fingerprints")
+    con.executemany(
+        "insert into meta.account_fingerprints values (?, ?, ?)",
+        [(a, f, now) for a, f in sorted(fingerprints.items())],
+    )
+    con.execute("commit")
+
+
+def _stored(con: duckdb.DuckDBPyConnection, model_name: str) -> dict[str, str]:
+    rows = con.execute(
+        "select account_id, version from meta.model_state where model = ?", [model_name]
+    ).fetchall()
+    return dict(rows)
+
+
+def _versions(con: duckdb.DuckDBPyConnection, model: Model) -> dict[str, str]:
+    """The version each account of the model would be built from now."""
+    models = {m.name: m for m in load_models()}
+    fingerprints = dict(
+        con.execute("select account_id, fingerprint from meta.account_fingerprints").fetchall()
+    )
+    parts: list[dict[str, str]] = []
+    for schema, table in model.refs:
+        upstream = models.get(table) if schema in LAYERS else None
+        if upstream is None:
+            relation = f"{schema}.{table}"
+            columns = _columns(con, relation) or []
+            if "account_id" in columns:
+                parts.append(fingerprints)
+            else:
+                parts.append(_source_fingerprints(con, relation, model.fingerprint))
+        elif upstream.is_calendar:
+            parts.append({ALL_ACCOUNTS: _digest(upstream.sql)})
+        else:
+            parts.append(_stored(con, table))
+    code = _digest(model.sql, model.materialization)
+    if not model.is_per_account:
+        flat = sorted(f"{i}:{a}={v}" for i, p in enumerate(parts) for a, v in p.items())
+        return {ALL_ACCOUNTS: _digest(code, *flat)}
+    accounts = sorted({a for p in parts for a in p} - {ALL_ACCOUNTS})
+    return {a: _digest(code, *(p.get(a, p.get(ALL_ACCOUNTS, "")) for p in parts)) for a in accounts}
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, model: Model, versions: dict[str, str], drop: list[str]
+) -> None:
+    now = datetime.now(UTC)
+    target = f"{CATALOG}.meta.model_state"
+    gone = sorted({*versions, *drop})
+    if gone:
+        con.execute(
+            f"delete from {target} where model = ? and account_id in (select unnest(?))",
+            [model.name, gone],
+        )
+    if versions:
+        con.executemany(
+            f"insert into {target} values (?, ?, ?, ?)",
+            [(model.name, a, v, now) for a, v in sorted(versions.items())],
+        )
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, model: Model) -> int:
+    return con.execute(f"select count(*) from {CATALOG}.{model.relation}").fetchall()[0][0]
+
+
+def _scope_views(con: duckdb.DuckDBPyConnection, model: Model, accounts: list[str]) -> None:
+    """Views of the model's inputs that hold only `accounts`, in the in-memory SCOPE catalog
+    under the same schema and table names, so the model's own SQL runs over them unchanged."""
+    con.execute(f"create table {SCOPE}.main.scope_accounts (account_id varchar)")
+    con.executemany(f"insert into {SCOPE}.main.scope_accounts values (?)", [(a,) for a in accounts])
+    for schema, table in model.refs:
+        con.execute(f"create schema if not exists {SCOPE}.{schema}")
+        only = (
+            f" where account_id in (select account_id from {SCOPE}.main.scope_accounts)"
+            if "account_id" in (_columns(con, f"{schema}.{table}") or [])
+            else ""
+        )
+        con.execute(
+            f"create view {SCOPE}.{schema}.{table} as "
+            f"select * from {CATALOG}.{schema}.{table}{only}"
+        )
+
+
+def _rebuild_accounts(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    versions: dict[str, str],
+    removed: list[str],
+) -> None:
+    """Delete the accounts' rows and recompute them, in one transaction with their new
+    versions: readers see the old rows or the new ones."""
+    if not versions:  # only accounts that are gone
+        con.execute("begin")
+        con.execute(
+            f"delete from {model.relation} where account_id in (select unnest(?))", [removed]
+        )
+        _record(con, model, {}, removed)
+        con.execute("commit")
+        return
+    con.execute(f"attach ':memory:' as {SCOPE}")
+    try:
+        _scope_views(con, model, sorted(versions))
+        con.execute("begin")
+        try:
+            con.execute(
+                f"delete from {CATALOG}.{model.relation} where account_id in (select unnest(?))",
+                [sorted({*versions, *removed})],
+            )
+            con.execute(f"use {SCOPE}")
+            con.execute(f"insert into {CATALOG}.{model.relation} by name\n{model.sql}")
+            con.execute(f"use {CATALOG}")
+            _record(con, model, versions, removed)
+            con.execute("commit")
+        except BaseException:
+            con.execute(f"use {CATALOG}")
+            con.execute("rollback")
+            raise
+    finally:
+        con.execute(f"detach {SCOPE}")
+
+
+def build(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> BuildResult:
+    """Bring one model up to date with what it reads (all of it when `full`)."""
+    for statement in STATE_DDL:
+        con.execute(statement)
+    con.execute(f"create schema if not exists {model.schema}")
+    versions = _versions(con, model)
+    stored = {} if full else _stored(con, model.name)
+    if model.materialization == "view":
+        con.execute(f"create or replace view {model.relation} as\n{model.sql}")
+        con.execute("begin")
+        _record(con, model, versions, list(stored))
+        con.execute("commit")
+        return BuildResult(model.relation, "view", None, 0, 0)
+    stale = [a for a, v in versions.items() if stored.get(a) != v]
+    removed = [a for a in stored if a not in versions]
+    exists = _columns(con, model.relation) is not None
+    if exists and not stale and not removed:
+        return BuildResult(model.relation, "unchanged", _row_count(con, model), 0, 0)
+    if not exists or not model.is_per_account or len(stale) == len(versions):
+        con.execute("begin")
+        con.execute(f"create or replace table {model.relation} as\n{model.sql}")
+        con.execute("delete from meta.model_state where model = ?", [model.name])
+        _record(con, model, versions, [])
+        con.execute("commit")
+        return BuildResult(model.relation, "full", _row_count(con, model), len(versions), 0)
+    _rebuild_accounts(con, model, {a: versions[a] for a in stale}, removed)
+    return BuildResult(model.relation, "accounts", _row_count(con, model), len(stale), len(removed))
+
+
+def build_all(
+    con: duckdb.DuckDBPyConnection, weights: dict[str, float], full: bool = False
+) -> dict[str, BuildResult]:
+    """Every model in dependency order (what the model assets do, one by one)."""
+    write_effort_weights(con, weights)
+    models = load_models()
+    write_account_fingerprints(con, account_fingerprints(con, models))
+    return {model.relation: build(con, model, full=full) for model in models}
