@@ -1,17 +1,26 @@
-"""Build every model at three scales and print time and peak memory per scale.
+"""Build every model at up to three scales; print time, peak memory, the no-change rebuild and
+the ratios between scales.
 
-    .venv/bin/python bench/models.py            # about 5 minutes on 2 cores
+    .venv/bin/python bench/models.py --scales small,medium,large    # about 6 minutes on 2 cores
+    .venv/bin/python bench/models.py --scales small,medium --repeats 3
 
-Data: the sandbox simulator's workspace, landed through the sync's own parsing and landing code
-(no HTTP: this measures the models, not the API). The largest scale is the medium workspace
-replicated under new account ids; every model partitions by account, so it is five times the
-data with the same shape. Each build runs in a fresh process, so its peak RSS is the build's.
+Peers: the smaller scale (does twice the data cost at most 2.2x the time?) and, for the
+no-change rebuild, the full build of the same data in the same process. Data: the sandbox
+simulator's workspace, landed through the sync's own parsing and landing code (no HTTP: this
+measures the models, not the API). The large scale is the medium workspace replicated under
+new account ids (five times the data with the same shape). Each build runs in a fresh process,
+so its peak RSS is the build's; repeats are interleaved across scales because the machine is
+shared, and the median is reported.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
+import math
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +32,7 @@ from pathlib import Path
 from pipeline import warehouse
 from pipeline.buildos.records import ENTITIES
 from pipeline.buildos.sync import SyncResult, _Batch
-from pipeline.models import build_all
+from pipeline.model_build import build_all, configure
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, generate_workspace
 from pipeline.sandbox.model import iso
@@ -49,6 +58,7 @@ MEDIUM = SimulationOptions(
     now=NOW,
 )
 LARGE_REPLICAS = 5
+SCALES = ("small", "medium", "large")
 
 
 def land_workspace(options: SimulationOptions, db: Path) -> None:
@@ -101,11 +111,17 @@ def replicate(db: Path, copies: int) -> None:
     con.close()
 
 
-def build_in_fresh_process(db: Path) -> dict:
-    output = subprocess.run(
-        [sys.executable, __file__, "--build", str(db)], check=True, capture_output=True, text=True
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+def prepare(scale: str, data: Path) -> Path:
+    """The landed database of a scale (kept in `data` between runs when it is given)."""
+    db = data / f"{scale}.duckdb"
+    if db.exists():
+        return db
+    if scale == "large":
+        shutil.copy(prepare("medium", data), db)
+        replicate(db, LARGE_REPLICAS)
+    else:
+        land_workspace(SMALL if scale == "small" else MEDIUM, db)
+    return db
 
 
 def _peak_rss_mb() -> float:
@@ -117,62 +133,113 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def build(db: Path) -> None:
+def build(db: Path, memory_limit: str | None) -> None:
+    """One full build of a fresh copy, then a rebuild with nothing changed (child process)."""
     con = warehouse.connect(db)
+    configure(con, memory_limit)
     started = time.perf_counter()
-    counts = build_all(con, DEFAULT_EFFORT_WEIGHTS)
+    results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
     seconds = time.perf_counter() - started
     peak_mb = _peak_rss_mb()
-    tasks = con.execute("select count(*) from buildos.tasks").fetchall()[0][0]
-    history = con.execute("select count(*) from history.tasks").fetchall()[0][0]
-    logs = con.execute("select count(*) from buildos.logs").fetchall()[0][0]
+    started = time.perf_counter()
+    again = build_all(con, DEFAULT_EFFORT_WEIGHTS)
+    unchanged_seconds = time.perf_counter() - started
+    counts = {
+        name: con.execute(f"select count(*) from {name}").fetchall()[0][0]
+        for name in ("buildos.tasks", "buildos.logs", "history.tasks")
+    }
     con.close()
     print(
         json.dumps(
             {
                 "seconds": seconds,
                 "peak_mb": peak_mb,
-                "tasks": tasks,
-                "logs": logs,
-                "history_rows": history,
-                "task_days": counts["intermediate.int_task_days"],
-                "burndown_rows": counts["marts.fct_burndown_daily"],
+                "unchanged_seconds": unchanged_seconds,
+                "rebuilt_when_unchanged": sum(r.accounts_rebuilt for r in again.values()),
+                "tasks": counts["buildos.tasks"],
+                "logs": counts["buildos.logs"],
+                "history_rows": counts["history.tasks"],
+                "burndown_rows": results["marts.fct_burndown_daily"].rows,
             }
         )
     )
 
 
+def build_in_fresh_process(db: Path, work: Path, memory_limit: str | None) -> dict:
+    copy = work / f"build-{db.name}"
+    shutil.copy(db, copy)
+    try:
+        command = [sys.executable, __file__, "--build", str(copy)]
+        if memory_limit:
+            command += ["--memory-limit", memory_limit]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    finally:
+        copy.unlink(missing_ok=True)
+        shutil.rmtree(f"{copy}.tmp", ignore_errors=True)
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def per_doubling(time_ratio: float, data_ratio: float) -> float:
+    """The time ratio for twice the data, if time grows as a power of the data."""
+    return 2 ** (math.log(time_ratio) / math.log(data_ratio))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scales", default=",".join(SCALES), help="comma list of " + "/".join(SCALES)
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="builds per scale, interleaved")
+    parser.add_argument("--data", help="keep the landed databases here between runs")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit (default: the models' own)")
+    args = parser.parse_args()
+    scales = [s for s in SCALES if s in args.scales.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-models-"))
+    data = Path(args.data) if args.data else work
+    data.mkdir(parents=True, exist_ok=True)
     try:
         started = time.perf_counter()
-        land_workspace(SMALL, work / "small.duckdb")
-        land_workspace(MEDIUM, work / "medium.duckdb")
-        shutil.copy(work / "medium.duckdb", work / "large.duckdb")
-        replicate(work / "large.duckdb", LARGE_REPLICAS)
+        dbs = {scale: prepare(scale, data) for scale in scales}
         print(f"data prepared in {time.perf_counter() - started:.0f}s (not part of the figures)")
-        results = {
-            name: build_in_fresh_process(work / f"{name}.duckdb")
-            for name in ("small", "medium", "large")
-        }
+        runs: dict[str, list[dict]] = {scale: [] for scale in scales}
+        for _ in range(args.repeats):
+            for scale in scales:
+                runs[scale].append(build_in_fresh_process(dbs[scale], work, args.memory_limit))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    base = results["small"]
+    results = {
+        scale: {
+            **r[0],
+            "seconds": statistics.median(x["seconds"] for x in r),
+            "peak_mb": max(x["peak_mb"] for x in r),
+            "unchanged_seconds": statistics.median(x["unchanged_seconds"] for x in r),
+        }
+        for scale, r in runs.items()
+    }
     print(
-        f"{'scale':<8}{'tasks':>11}{'logs':>11}{'task-days':>13}{'build s':>10}"
-        f"{'peak MB':>10}{'s per 100k tasks':>18}{'time vs small':>15}{'tasks vs small':>16}"
+        f"{'scale':<8}{'tasks':>11}{'logs':>11}{'build s':>9}{'peak MB':>9}"
+        f"{'no-change s':>13}{'vs full':>9}{'s/100k tasks':>14}"
     )
-    for name, r in results.items():
+    for scale, r in results.items():
         print(
-            f"{name:<8}{r['tasks']:>11,}{r['logs']:>11,}{r['task_days']:>13,}"
-            f"{r['seconds']:>10.1f}{r['peak_mb']:>10.0f}"
-            f"{r['seconds'] / r['tasks'] * 100_000:>18.2f}"
-            f"{r['seconds'] / base['seconds']:>15.1f}x{r['tasks'] / base['tasks']:>15.1f}x"
+            f"{scale:<8}{r['tasks']:>11,}{r['logs']:>11,}{r['seconds']:>9.1f}"
+            f"{r['peak_mb']:>9.0f}{r['unchanged_seconds']:>13.2f}"
+            f"{r['unchanged_seconds'] / r['seconds']:>8.1%}"
+            f"{r['seconds'] / r['tasks'] * 100_000:>14.2f}"
+        )
+    for smaller, larger in itertools.pairwise(scales):
+        a, b = results[smaller], results[larger]
+        data_ratio, time_ratio = b["tasks"] / a["tasks"], b["seconds"] / a["seconds"]
+        print(
+            f"{larger} vs {smaller}: {data_ratio:.1f}x the tasks in {time_ratio:.2f}x the time "
+            f"({per_doubling(time_ratio, data_ratio):.2f}x per doubling), "
+            f"{b['peak_mb'] / a['peak_mb']:.2f}x the peak memory"
         )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--build":
-        build(Path(sys.argv[2]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "--build":
+        limit = sys.argv[4] if len(sys.argv) == 5 and sys.argv[3] == "--memory-limit" else None
+        build(Path(sys.argv[2]), limit)
     else:
         main()

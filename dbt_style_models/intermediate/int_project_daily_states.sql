@@ -30,103 +30,42 @@ first_starts as (
     group by account_id, task_id
 ),
 
-change_points as (
-    -- every instant a state interval or an effort interval starts (one row per task and
-    -- instant, with whichever of the two started then)
-    select
-        account_id,
-        task_id,
-        changed_at,
-        any_value(project_id) as project_id,
-        any_value(task_state) as task_state,
-        any_value(state_valid_to) as state_valid_to,
-        any_value(effort_weight) as effort_weight
-    from (
-        select
-            account_id,
-            task_id,
-            project_id,
-            valid_from as changed_at,
-            task_state,
-            coalesce(valid_to, cast('infinity' as timestamptz)) as state_valid_to,
-            null as effort_weight
-        from intervals
-        union all
-        select
-            account_id,
-            task_id,
-            null as project_id,
-            valid_from as changed_at,
-            null as task_state,
-            null as state_valid_to,
-            effort_weight
-        from efforts
-    ) as interval_starts
-    group by account_id, task_id, changed_at
-),
-
-carried as (
-    -- the state interval and the effort weight in force at each change point
-    select
-        account_id,
-        task_id,
-        changed_at,
-        last_value(project_id ignore nulls) over to_point as project_id,
-        last_value(task_state ignore nulls) over to_point as task_state,
-        last_value(state_valid_to ignore nulls) over to_point as state_valid_to,
-        last_value(effort_weight ignore nulls) over to_point as effort_weight
-    from change_points
-    window
-        to_point as (
-            partition by account_id, task_id order by changed_at
-            rows between unbounded preceding and current row
-        )
-),
-
-points_in_life as (
-    -- points before the first state (none: both start at creation) or after the task's
-    -- deletion (the end of its last interval) are dropped
-    select
-        account_id,
-        task_id,
-        project_id,
-        task_state,
-        changed_at,
-        nullif(state_valid_to, cast('infinity' as timestamptz)) as state_valid_to,
-        coalesce(effort_weight, 0) as effort_weight
-    from carried
-    where task_state is not null and changed_at < state_valid_to
-),
-
 segments as (
+    -- the intersections of each state interval with each effort interval of the task (both
+    -- cover its life from creation; a task is rarely re-estimated, so mostly one each); a task
+    -- without an effort interval weighs 0. greatest() skips a null.
     select
-        points_in_life.account_id,
-        points_in_life.project_id,
-        points_in_life.task_id,
-        points_in_life.task_state,
+        intervals.account_id,
+        intervals.project_id,
+        intervals.task_id,
+        intervals.task_state,
         -- exact decimal sums: a running sum of doubles would drift
-        cast(points_in_life.effort_weight as decimal(18, 6)) as effort_weight,
-        points_in_life.changed_at as segment_from,
-        coalesce(
-            lead(points_in_life.changed_at) over (
-                partition by points_in_life.account_id, points_in_life.task_id
-                order by points_in_life.changed_at
-            ),
-            points_in_life.state_valid_to
-        ) as segment_to,
+        cast(coalesce(efforts.effort_weight, 0) as decimal(18, 6)) as effort_weight,
+        greatest(intervals.valid_from, efforts.valid_from) as segment_from,
+        case
+            when efforts.valid_to is null then intervals.valid_to
+            when intervals.valid_to is null then efforts.valid_to
+            else least(intervals.valid_to, efforts.valid_to)
+        end as segment_to,
         -- work in progress has an age once the task has been in progress (first_started_at
-        -- is itself a change point, so it is never inside a segment)
+        -- starts a state interval, so it is never inside a segment)
         coalesce(
-            points_in_life.task_state in ('in_progress', 'blocked')
-            and first_starts.first_started_at <= points_in_life.changed_at,
+            intervals.task_state in ('in_progress', 'blocked')
+            and first_starts.first_started_at <= greatest(intervals.valid_from, efforts.valid_from),
             false
         ) as has_age,
         epoch_us(first_starts.first_started_at) as first_started_us
-    from points_in_life
+    from intervals
+    left join efforts
+        on
+            intervals.account_id = efforts.account_id
+            and intervals.task_id = efforts.task_id
+            and intervals.valid_from < coalesce(efforts.valid_to, cast('infinity' as timestamptz))
+            and efforts.valid_from < coalesce(intervals.valid_to, cast('infinity' as timestamptz))
     left join first_starts
         on
-            points_in_life.account_id = first_starts.account_id
-            and points_in_life.task_id = first_starts.task_id
+            intervals.account_id = first_starts.account_id
+            and intervals.task_id = first_starts.task_id
 ),
 
 segment_days as (

@@ -118,11 +118,18 @@ bounded as (
 ),
 
 winners as (
-    select * from bounded
-    qualify row_number() over (
-        partition by account_id, task_id, observed_at
-        order by precedence desc, task_state asc
-    ) = 1
+    -- one state per instant: the highest precedence, then the first state by name (an
+    -- aggregate, not a window: it is the build's largest step)
+    select
+        account_id,
+        task_id,
+        observed_at,
+        any_value(project_id) as project_id,
+        any_value(deleted_at) as deleted_at,
+        arg_min(task_state, struct_pack(rank := -precedence, state := task_state)) as task_state,
+        arg_min(evidence, struct_pack(rank := -precedence, state := task_state)) as evidence
+    from bounded
+    group by account_id, task_id, observed_at
 ),
 
 with_previous as (
