@@ -31,9 +31,30 @@ observations as (
     from tasks
 ),
 
+scale_counts as (
+    -- most tasks are never re-estimated: they need no ordering of their versions
+    select
+        account_id,
+        task_id,
+        count(distinct coalesce(facet_scale, '')) as scales,
+        any_value(facet_scale) as facet_scale
+    from observations
+    group by account_id, task_id
+),
+
+rescaled as (
+    select observations.*
+    from observations
+    semi join scale_counts
+        on
+            observations.account_id = scale_counts.account_id
+            and observations.task_id = scale_counts.task_id
+            and scale_counts.scales > 1
+),
+
 winners as (
     -- the current row wins over a history version stamped at the same instant
-    select * from observations
+    select * from rescaled
     qualify row_number() over (
         partition by account_id, task_id, observed_at
         order by precedence desc
@@ -73,19 +94,54 @@ changes as (
         or with_previous.previous_scale is distinct from with_previous.facet_scale
 ),
 
-final as (
+steady as (
     select
-        changes.account_id,
-        changes.project_id,
-        changes.task_id,
-        changes.facet_scale,
-        coalesce(weights.effort_weight, 0) as effort_weight,
-        changes.valid_from,
-        lead(changes.valid_from) over (
-            partition by changes.account_id, changes.task_id order by changes.valid_from
+        scale_counts.account_id,
+        scale_counts.task_id,
+        tasks.project_id,
+        scale_counts.facet_scale,
+        tasks.created_at as valid_from
+    from scale_counts
+    inner join tasks
+        on
+            scale_counts.account_id = tasks.account_id
+            and scale_counts.task_id = tasks.task_id
+    where scale_counts.scales = 1
+),
+
+all_intervals as (
+    select
+        account_id,
+        task_id,
+        project_id,
+        facet_scale,
+        valid_from,
+        lead(valid_from) over (
+            partition by account_id, task_id order by valid_from
         ) as valid_to
     from changes
-    left join weights on changes.facet_scale = weights.facet_scale
+    union all
+    select
+        account_id,
+        task_id,
+        project_id,
+        facet_scale,
+        valid_from,
+        null as valid_to
+    from steady
+),
+
+final as (
+    select
+        all_intervals.account_id,
+        all_intervals.project_id,
+        all_intervals.task_id,
+        all_intervals.facet_scale,
+        coalesce(weights.effort_weight, 0) as effort_weight,
+        all_intervals.valid_from,
+        all_intervals.valid_to
+    from all_intervals
+    left join weights on all_intervals.facet_scale = weights.facet_scale
 )
 
 select * from final
