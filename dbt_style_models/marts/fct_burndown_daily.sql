@@ -154,7 +154,11 @@ rates as (
         end as burn_rate,
         case
             when window_days > 0 then (scope_tasks - scope_window_start) / window_days
-        end as scope_growth_rate
+        end as scope_growth_rate,
+        -- the net burn over the window as a whole number of tasks: the projection divides
+        -- integers, since the difference of two rounded rates can round 9 days up to 10
+        (completed_tasks - completed_window_start)
+        - (scope_tasks - scope_window_start) as net_burned_tasks
     from window_starts
 ),
 
@@ -180,10 +184,14 @@ final as (
         scope_growth_rate,
         case
             when remaining_tasks = 0 then day_date
-            when burn_rate - scope_growth_rate > 0
+            when window_days > 0 and net_burned_tasks > 0
                 then cast(
                     day_date
-                    + cast(ceil(remaining_tasks / (burn_rate - scope_growth_rate)) as integer)
+                    -- ceil(remaining / (net burned / window days)), in integers
+                    + cast(
+                        (remaining_tasks * window_days + net_burned_tasks - 1)
+                        // net_burned_tasks as integer
+                    )
                     as date
                 )
         end as projected_completion_date

@@ -105,8 +105,14 @@ def _build_upstream(con, model, inputs: dict, name: str, seen: tuple = ()) -> No
 
 
 def run_model(
-    name: str, inputs: dict[str, list[dict]], types: dict | None = None, order_by: str | None = None
+    name: str,
+    inputs: dict[str, list[dict]],
+    types: dict | None = None,
+    order_by: str | None = None,
+    cte: str | None = None,
 ) -> list[dict]:
+    """The model's rows (or, with `cte`, the rows of that one step of its SQL, as sqlmesh tests
+    a CTE: the rule that lives in it is asserted where it is written)."""
     model = MODELS[name]
     con = duckdb.connect()
     con.execute("set timezone = 'UTC'")
@@ -130,8 +136,13 @@ def run_model(
             columns = ", ".join(f"{c} {t}" for c, t in forced.items())
             con.execute(f"create table {relation} ({columns})")
     _build_upstream(con, model, inputs, name)
+    sql = model.sql
+    if cte is not None:
+        ending = "select * from final"
+        assert sql.endswith(ending) and f"\n{cte} as (" in sql, f"{name} has no CTE {cte}"
+        sql = sql[: -len(ending)] + f"select * from {cte}"
     cursor = con.execute(
-        f"select * from ({model.sql}) as model_rows" + (f" order by {order_by}" if order_by else "")
+        f"select * from ({sql}) as model_rows" + (f" order by {order_by}" if order_by else "")
     )
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
