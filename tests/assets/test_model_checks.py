@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
@@ -90,3 +91,26 @@ def test_a_failing_blocking_check_stops_what_reads_the_model(demo_db, tmp_path):
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "staging/stg_buildos__tasks" in materialized
     assert "intermediate/int_task_state_intervals" not in materialized
+
+
+def test_every_check_declares_the_models_it_reads():
+    """A relationship check reads its target model: under a parallel executor it must not run
+    before that model is built (dim_goals' check once ran before dim_projects existed)."""
+    from assets.models import MODELS, model_checks
+
+    reads = {
+        (dg.AssetKey([m.schema, m.name]), t.name): {
+            dg.AssetKey(list(ref)) for ref in t.refs if ref != (m.schema, m.name)
+        }
+        for m in MODELS
+        for t in m.tests
+    }
+    declared = {
+        (spec.asset_key, spec.name): {dep.asset_key for dep in spec.additional_deps}
+        for check in model_checks
+        for spec in check.check_specs
+    }
+    assert declared == reads
+    assert reads[(dg.AssetKey(["marts", "dim_goals"]), "project_id__relationships")] == {
+        dg.AssetKey(["marts", "dim_projects"])
+    }
