@@ -83,8 +83,8 @@ def _digest(*parts: object) -> str:
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None:
     schema, table = relation.split(".")
     rows = con.execute(
-        "select column_name from information_schema.columns where table_catalog = ? "
-        "and table_schema = ? and table_name = ? order by ordinal_position",
+        "select column_name from duckdb_columns() where database_name = ? "
+        "and schema_name = ? and table_name = ? order by column_index",
         [CATALOG, schema, table],
     ).fetchall()
     return [r[0] for r in rows] or None
@@ -147,10 +147,18 @@ def write_account_fingerprints(
 
 
 def _stored(con: duckdb.DuckDBPyConnection, model_name: str) -> dict[str, str]:
-    rows = con.execute(
-        "select account_id, version from meta.model_state where model = ?", [model_name]
-    ).fetchall()
-    return dict(rows)
+    return _stored_of(con, [model_name])[model_name]
+
+
+def _stored_of(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, dict[str, str]]:
+    """The recorded versions of several models, in one query."""
+    stored: dict[str, dict[str, str]] = {name: {} for name in names}
+    for name, account, version in con.execute(
+        "select model, account_id, version from meta.model_state where model in (select unnest(?))",
+        [names],
+    ).fetchall():
+        stored[name][account] = version
+    return stored
 
 
 def _versions(con: duckdb.DuckDBPyConnection, model: Model) -> dict[str, str]:
@@ -158,6 +166,9 @@ def _versions(con: duckdb.DuckDBPyConnection, model: Model) -> dict[str, str]:
     models = {m.name: m for m in load_models()}
     fingerprints = dict(
         con.execute("select account_id, fingerprint from meta.account_fingerprints").fetchall()
+    )
+    upstream_states = _stored_of(
+        con, [t for s, t in model.refs if s in LAYERS and t in models and not models[t].is_calendar]
     )
     parts: list[dict[str, str]] = []
     for schema, table in model.refs:
@@ -172,7 +183,7 @@ def _versions(con: duckdb.DuckDBPyConnection, model: Model) -> dict[str, str]:
         elif upstream.is_calendar:
             parts.append({ALL_ACCOUNTS: _digest(upstream.sql)})
         else:
-            parts.append(_stored(con, table))
+            parts.append(upstream_states[table])
     code = _digest(model.sql, model.materialization)
     if not model.is_per_account:
         flat = sorted(f"{i}:{a}={v}" for i, p in enumerate(parts) for a, v in p.items())
@@ -267,6 +278,8 @@ def build(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> B
     versions = _versions(con, model)
     stored = {} if full else _stored(con, model.name)
     if model.materialization == "view":
+        if stored == versions and _columns(con, model.relation) is not None:
+            return BuildResult(model.relation, "view", None, 0, 0)
         con.execute(f"create or replace view {model.relation} as\n{model.sql}")
         con.execute("begin")
         _record(con, model, versions, list(stored))
