@@ -19,6 +19,7 @@ create table if not exists meta.sync_runs (
     retries_timeout integer,
     retries_connection integer,
     retries_session integer,
+    concurrency_backoffs integer,
     duration_seconds double,
     error varchar
 );
