@@ -356,7 +356,9 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
         return None
     kind = column.type
     if kind == "json":
-        return orjson.dumps(value).decode()
+        # Sorted keys: one content, one text, whether it came from the API or from a stored
+        # payload (which is kept with sorted keys).
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     if kind == "varchar":
         if not isinstance(value, str):
             raise RecordError(

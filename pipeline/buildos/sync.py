@@ -54,8 +54,8 @@ class SyncOptions:
     # (which DuckDB spills to disk beside the file if memory runs short).
     flush_rows: int = 50_000
     account_id: str | None = None  # needed with an API key (login tells it otherwise)
-    # Accounts synced at once. Each has its own session and in-flight limit; the deployment's
-    # ceilings (DeploymentLimits) bound them together.
+    # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
+    # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
     account_concurrency: int = 4
 
 
