@@ -63,7 +63,8 @@ def entity_ddl(spec: EntitySpec) -> list[str]:
     statements = [
         f"create table if not exists raw.{spec.name} (\n"
         "    account_id varchar not null,\n    id varchar not null,\n"
-        "    payload_hash varchar not null,\n    payload json not null,\n"
+        "    payload_hash varchar not null,\n"
+        "    payload json not null using compression zstd,\n"
         "    _synced_at timestamptz not null,\n    _sync_id varchar not null\n)",
         f"create table if not exists buildos.{spec.name} (\n    {body},\n"
         "    _removed_at timestamptz\n)",
@@ -108,29 +109,51 @@ class _Columns:
         return pa.Table.from_arrays(arrays, names=names)
 
 
-class AccountStage:
-    """What one account's sync has read, staged on the account's own connection (its
-    temporary tables are that connection's alone), with what it proves was seen."""
+class _Group:
+    """Records of whole projects (and, last, the account-level ones), merged together."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, account_id: str, sync_id: str, at):
-        self.con, self.account_id, self.sync_id, self.synced_at = con, account_id, sync_id, at
+    def __init__(self):
         self.pending = {name: _Columns(spec) for name, spec in ENTITIES.items()}
-        self.staged_rows = 0
         self.quarantine: list[dict] = []
-        self.quarantine_examples: list[str] = []
         self.seen: list[tuple[str, str]] = []  # (entity, id) in the refetched scopes
         self.scopes: dict[str, set[str]] = {}  # scope column -> refetched scope ids
         self.removal: list[tuple[str, str]] = []  # (entity, scope column) to reconcile
         self.vanished: set[str] = set()  # projects the API stopped showing since the last sync
-        self._created: set[str] = set()
-        for name in ENTITIES:
-            con.execute(f"drop table if exists temp.stage_{name}")
+
+    def rows(self) -> int:
+        return sum(len(columns) for columns in self.pending.values())
+
+
+class AccountStage:
+    """What one account's sync has read and not landed yet, column by column, with what it
+    proves was seen. `add` parses; `take` hands over the group to merge (whole projects, so
+    removals are decided per refetched project), and a new group starts."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, account_id: str, sync_id: str, at):
+        self.con, self.account_id, self.sync_id, self.synced_at = con, account_id, sync_id, at
+        self.group = _Group()
+        self.quarantined = 0
+        self.quarantine_examples: list[str] = []
+
+    # The open group's bookkeeping, as the sync fills it in.
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        return self.group.seen
+
+    @property
+    def scopes(self) -> dict[str, set[str]]:
+        return self.group.scopes
+
+    @property
+    def removal(self) -> list[tuple[str, str]]:
+        return self.group.removal
 
     def add(
         self, entity: str, records: list, fallback: dict | None = None, seen: bool = False
     ) -> None:
         spec = ENTITIES[entity]
-        pending = self.pending[entity]
+        group = self.group
+        pending = group.pending[entity]
         for record in records:
             text = payload_text(record)
             try:
@@ -138,14 +161,17 @@ class AccountStage:
             except RecordError as error:
                 self._quarantine(entity, error, text)
                 if seen and error.record_id:
-                    self.seen.append((entity, error.record_id))  # known, just unreadable
+                    group.seen.append((entity, error.record_id))  # known, just unreadable
                 continue
             pending.append(values, text)
             if seen:
-                self.seen.append((entity, values[0]))
+                group.seen.append((entity, values[0]))
+
+    def vanish(self, project_ids: set[str]) -> None:
+        self.group.vanished |= project_ids
 
     def _quarantine(self, entity: str, error: RecordError, text: bytes) -> None:
-        self.quarantine.append(
+        self.group.quarantine.append(
             {
                 "entity": entity,
                 "record_id": error.record_id,
@@ -155,34 +181,23 @@ class AccountStage:
                 "payload_hash": hash_text(text),
             }
         )
+        self.quarantined += 1
         if len(self.quarantine_examples) < 5:
             self.quarantine_examples.append(str(error))
 
     def pending_rows(self) -> int:
-        return sum(len(columns) for columns in self.pending.values())
+        return self.group.rows()
 
-    def flush(self) -> None:
-        """Append what is pending to the staging tables (plain appends: no index, no merge)."""
-        for name, columns in self.pending.items():
-            if not len(columns):
-                continue
-            batch = columns.to_arrow(self.staged_rows)
-            self.staged_rows += len(columns)
-            self.pending[name] = _Columns(columns.spec)
-            self.con.register("batch", batch)
-            try:
-                if name not in self._created:
-                    self.con.execute(f"create temp table stage_{name} as select * from batch")
-                    self._created.add(name)
-                else:
-                    self.con.execute(f"insert into temp.stage_{name} select * from batch")
-            finally:
-                self.con.unregister("batch")
+    def take(self) -> _Group:
+        group, self.group = self.group, _Group()
+        return group
 
-    def merge(self) -> dict[str, int]:
-        """Everything staged, into raw, current and history, in one transaction. Returns the
-        number of records per entity that were new or changed."""
-        self.flush()
+    def merge(self, group: _Group | None = None) -> dict[str, int]:
+        """A group (by default the open one) into raw, current and history, with its
+        removals and quarantine, in one transaction: set-based statements over the group's
+        Arrow batches, registered as the unindexed staging tables. Returns the number of
+        records per entity that were new or changed."""
+        group = group or self.take()
         con = self.con
         con.execute("set variable account_id = ?", [self.account_id])
         con.execute("set variable sync_id = ?", [self.sync_id])
@@ -190,40 +205,43 @@ class AccountStage:
         landed: dict[str, int] = {}
         con.begin()
         try:
-            for name in self._created:
-                landed[name] = _merge_entity(con, ENTITIES[name])
-            if self.quarantine:
-                quarantined = pa.Table.from_pylist(self.quarantine, schema=QUARANTINE_SCHEMA)
+            for name, columns in group.pending.items():
+                if len(columns):
+                    con.register(f"stage_{name}", columns.to_arrow(0))
+                    try:
+                        landed[name] = _merge_entity(con, ENTITIES[name])
+                    finally:
+                        con.unregister(f"stage_{name}")
+            if group.quarantine:
+                quarantined = pa.Table.from_pylist(group.quarantine, schema=QUARANTINE_SCHEMA)
                 con.register("quarantined", quarantined)
                 warehouse.run_statements(con, render("insert_quarantined"))
                 con.unregister("quarantined")
-            if self.removal or self.vanished:
-                self._mark_removed()
+            if group.removal or group.vanished:
+                _mark_removed(con, group)
             con.commit()
         except BaseException:
             con.rollback()
             raise
-        for name in self._created:
-            con.execute(f"drop table if exists temp.stage_{name}")
         return {name: count for name, count in landed.items() if count}
 
-    def _mark_removed(self) -> None:
-        con = self.con
-        seen = pa.table(
-            {"entity": [e for e, _ in self.seen], "id": [i for _, i in self.seen]},
-            schema=SEEN_SCHEMA,
-        )
-        con.register("seen_ids", seen)
-        try:
-            for entity, scope_column in self.removal:
-                _mark(con, entity, scope_column, self.scopes[scope_column])
-            if self.vanished:
-                # A project the API no longer shows takes its children and logs with it: none
-                # of them is returned any more, and a fresh sync would not have them.
-                for entity in PROJECT_CHILDREN:
-                    _mark(con, entity, "project_id", self.vanished)
-        finally:
-            con.unregister("seen_ids")
+
+def _mark_removed(con: duckdb.DuckDBPyConnection, group: _Group) -> None:
+    seen = pa.table(
+        {"entity": [e for e, _ in group.seen], "id": [i for _, i in group.seen]},
+        schema=SEEN_SCHEMA,
+    )
+    con.register("seen_ids", seen)
+    try:
+        for entity, scope_column in group.removal:
+            _mark(con, entity, scope_column, group.scopes[scope_column])
+        if group.vanished:
+            # A project the API no longer shows takes its children and logs with it: none
+            # of them is returned any more, and a fresh sync would not have them.
+            for entity in PROJECT_CHILDREN:
+                _mark(con, entity, "project_id", group.vanished)
+    finally:
+        con.unregister("seen_ids")
 
 
 PROJECT_CHILDREN = ("tasks", "goals", "plans", "milestones", "documents", "edges", "events", "logs")

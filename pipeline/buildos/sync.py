@@ -50,9 +50,9 @@ class SyncOptions:
     reconcile_every: int = 24  # every Nth sync is a full reconciliation
     braindump_lookback_days: int = 3  # re-read brain dumps this far back (status changes)
     brief_lookback_days: int = 3
-    # Parsed rows held in Python before they are appended to the account's staging tables
-    # (which DuckDB spills to disk beside the file if memory runs short).
-    flush_rows: int = 50_000
+    # Parsed rows of whole projects held before they are merged as one group (in the
+    # background while fetching goes on); bounds memory whatever the account's size.
+    flush_rows: int = 40_000
     account_id: str | None = None  # needed with an API key (login tells it otherwise)
     # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
     # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
@@ -112,10 +112,13 @@ async def sync_account(
             result.mode = "full" if full else "incremental"
             record_run(con, _run_row(result, started, client, "running"))
             stage = landing.AccountStage(con, account_id, sync_id, started)
-            await _sync(client, stage, state, full, options, result, report)
-            async with merge_lock or asyncio.Lock():
-                result.landed = await asyncio.to_thread(stage.merge)
-            result.quarantined = len(stage.quarantine)
+            lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
+            try:
+                await _sync(client, stage, lander, state, full, options, result, report)
+            finally:
+                await lander.wait()
+            await lander.land()  # the account-level records and removals, last
+            result.quarantined = stage.quarantined
             result.quarantine_examples = stage.quarantine_examples
     except BaseException as exc:
         result.stats = client.stats.as_dict()
@@ -146,9 +149,40 @@ def _run_row(
     return run if status == "running" else run.finish(status, error)
 
 
+class _Lander:
+    """Merges an account's groups of whole projects in a worker thread while the sync goes
+    on fetching: one group in flight per account, one merge at a time per run (`lock`)."""
+
+    def __init__(self, stage: landing.AccountStage, lock: asyncio.Lock, result: SyncResult):
+        self.stage, self.lock, self.result = stage, lock, result
+        self._in_flight: asyncio.Task | None = None
+
+    async def _merge(self, group) -> None:
+        async with self.lock:
+            landed = await asyncio.to_thread(self.stage.merge, group)
+        for name, count in landed.items():
+            self.result.landed[name] = self.result.landed.get(name, 0) + count
+
+    async def start(self) -> None:
+        """Hand the open group over to be merged in the background."""
+        await self.wait()
+        self._in_flight = asyncio.ensure_future(self._merge(self.stage.take()))
+
+    async def wait(self) -> None:
+        """Until the group in flight has landed (the connection is free again)."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
+
+    async def land(self) -> None:
+        await self.start()
+        await self.wait()
+
+
 async def _sync(
     client: BuildOSClient,
     stage: landing.AccountStage,
+    lander: _Lander,
     state: dict,
     full: bool,
     options: SyncOptions,
@@ -203,12 +237,13 @@ async def _sync(
             if not full:
                 names.add(fetched)
             if stage.pending_rows() >= options.flush_rows:
-                await asyncio.to_thread(stage.flush)
+                await lander.start()
     finally:
         # One failure (say, the circuit breaker) stops the run: cancel the rest cleanly.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    await lander.wait()  # the queries below read what landed
     # Projects no longer listed are gone (soft-deleted projects are hidden by the API).
     stage.scopes["account_id"] = {account_id}
     stage.seen.extend(("projects", p["id"]) for p in listed if p["id"] not in gone)
@@ -218,7 +253,7 @@ async def _sync(
         "select id from buildos.projects where account_id = ? and _removed_at is null",
         [account_id],
     ).fetchall()
-    stage.vanished = gone | {project_id for (project_id,) in stored if project_id not in listed_ids}
+    stage.vanish(gone | {project_id for (project_id,) in stored if project_id not in listed_ids})
     stage.add("calendar_items", calendar, seen=True)
     stage.removal.append(("calendar_items", "account_id"))
     _restage_renamed_logs(stage, names)
