@@ -52,7 +52,7 @@ class SyncOptions:
     brief_lookback_days: int = 3
     # Parsed rows of whole projects held before they are merged as one group (in the
     # background while fetching goes on); bounds memory whatever the account's size.
-    flush_rows: int = 40_000
+    flush_rows: int = 25_000
     account_id: str | None = None  # needed with an API key (login tells it otherwise)
     # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
     # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
@@ -207,35 +207,46 @@ async def _sync(
     phase = f"{settings_label(client)} projects"
     report(phase, 0, len(listed))
 
-    async def visit(project: dict) -> Fetched | None:
-        project_id = project["id"]
-        stop_ids = None if full else known_logs.get(project_id, set())
-        if not full and project_id not in suspects:
-            head = await client.get(
-                f"/api/onto/projects/{project_id}/logs", {"limit": 50, "offset": 0}
-            )
-            if all(log.get("id") in stop_ids for log in head.get("logs") or []):
-                return None
-        return await fetch_project(client, project, stop_ids, server_now)
+    # Projects fetched but not yet parsed are bounded: fetching all of an account's projects
+    # at once would hold every decoded answer in memory until its turn.
+    window = asyncio.Semaphore(2 * client.settings.max_concurrency)
+    ready: asyncio.Queue = asyncio.Queue()
+
+    async def visit(project: dict) -> None:
+        await window.acquire()  # released once the project is parsed
+        try:
+            project_id = project["id"]
+            stop_ids = None if full else known_logs.get(project_id, set())
+            fetched = None
+            if full or project_id in suspects or not await _logs_unchanged(project_id, stop_ids):
+                fetched = await fetch_project(client, project, stop_ids, server_now)
+        except BaseException as error:
+            await ready.put(error)
+            raise
+        await ready.put(fetched)
+
+    async def _logs_unchanged(project_id: str, stop_ids: set[str]) -> bool:
+        head = await client.get(f"/api/onto/projects/{project_id}/logs", {"limit": 50, "offset": 0})
+        return all(log.get("id") in stop_ids for log in head.get("logs") or [])
 
     gone: set[str] = set()
     names = _Names()
-    done = 0
     tasks = [asyncio.ensure_future(visit(p)) for p in listed]
     try:
-        for next_done in asyncio.as_completed(tasks):
-            fetched = await next_done
-            done += 1
+        for done in range(1, len(listed) + 1):
+            fetched = await ready.get()
+            if isinstance(fetched, BaseException):
+                raise fetched
             report(phase, done, len(listed))
-            if fetched is None:
-                continue
-            if fetched.bundle is None:
+            if fetched is not None and fetched.bundle is None:
                 gone.add(fetched.listed["id"])
-                continue
-            result.projects_fetched += 1
-            _add_project(stage, fetched)
-            if not full:
-                names.add(fetched)
+            elif fetched is not None:
+                result.projects_fetched += 1
+                _add_project(stage, fetched)
+                if not full:
+                    names.add(fetched)
+            del fetched
+            window.release()
             if stage.pending_rows() >= options.flush_rows:
                 await lander.start()
     finally:
