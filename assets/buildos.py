@@ -69,11 +69,15 @@ def buildos_sync(
 ):
     """Sync every configured BuildOS account: the projects that changed (or all of them on a
     full reconciliation), brain dumps, daily briefs and the calendar."""
-    options = SyncOptions(full=config.full, reconcile_every=config.reconcile_every)
+    options = SyncOptions(
+        full=config.full,
+        reconcile_every=config.reconcile_every,
+        account_concurrency=buildos.account_concurrency,
+    )
     con = warehouse.connect()
     try:
         with buildos.accounts() as accounts:
-            results = run_sync(accounts, con, options, progress.update)
+            results = run_sync(accounts, con, options, progress.update, buildos.deployment_limits())
         counts = {
             table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
             for table in [f"buildos.{n}" for n in ENTITIES] + [f"history.{n}" for n in HISTORY]

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import warehouse
+from pipeline.buildos.landing import AccountStage, ensure_tables
 from pipeline.buildos.records import ENTITIES
-from pipeline.buildos.sync import SyncResult, _Batch
 from pipeline.model_build import build_all, configure
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, generate_workspace
@@ -66,12 +66,11 @@ def land_workspace(options: SimulationOptions, db: Path) -> None:
     workspace = generate_workspace(options)
     view = WorkspaceView(workspace)
     con = warehouse.connect(db)
-    warehouse.ensure_ingest_tables(con)
+    ensure_tables(con)
     synced_at = datetime.now(UTC)
     for account in workspace.accounts:
         sync_id = uuid.uuid4().hex
-        result = SyncResult(sync_id, account.id, "full")
-        batch = _Batch(account.id, sync_id, synced_at)
+        batch = AccountStage(con, account.id, sync_id, synced_at)
         for row in view.live_projects[account.id]:
             project = view.project(account, row["id"])
             scope = {"project_id": row["id"]}
@@ -79,12 +78,11 @@ def land_workspace(options: SimulationOptions, db: Path) -> None:
             batch.add("tasks", project.tasks + project.deleted_tasks, scope)
             for name in ("goals", "plans", "milestones", "documents", "edges", "events", "logs"):
                 batch.add(name, getattr(project, name), scope)
-            if batch.size() > 200_000:
-                batch.land(con, result)
-                batch = _Batch(account.id, sync_id, synced_at)
+            if batch.pending_rows() > 200_000:
+                batch.flush()
         batch.add("braindumps", view.braindumps(account))
         batch.add("briefs", view.briefs(account))
-        batch.land(con, result)
+        batch.merge()
         con.execute(
             "insert into meta.sync_runs (sync_id, account_id, mode, status, started_at, "
             "finished_at, server_now) values (?, ?, 'full', 'succeeded', ?, ?, ?)",

@@ -308,11 +308,16 @@ def _write(data: bytes, output: Path | None) -> None:
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
 
 
-def _buildos_resource(base_url, email, password, api_key, account_id):
+def _buildos_resource(base_url, email, password, api_key, account_id, accounts_json=None):
     from pipeline.resources import BuildOSResource
 
     return BuildOSResource(
-        base_url=base_url, email=email, password=password, api_key=api_key, account_id=account_id
+        base_url=base_url,
+        email=email,
+        password=password,
+        api_key=api_key,
+        account_id=account_id,
+        accounts_json=accounts_json,
     )
 
 
@@ -359,15 +364,24 @@ def connection_options(command):
 @main.command(help="Sync BuildOS into DuckDB (the buildos ingest assets).")
 @connection_options
 @click.option("--full", is_flag=True, help="Full reconciliation: refetch every project.")
-def sync(base_url, email, password, api_key, account_id, db, full) -> None:
+@click.option(
+    "--accounts-json",
+    envvar="BUILDOS_ACCOUNTS",
+    default=None,
+    show_envvar=True,
+    help="Several accounts: a JSON list of {email, password} or {api_key, account_id}. "
+    "Prefer the variable to this option.",
+)
+def sync(base_url, email, password, api_key, account_id, db, full, accounts_json) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import RichProgress, materialize
 
+    resource = _buildos_resource(base_url, email, password, api_key, account_id, accounts_json)
     with RichProgress() as progress:
         result = materialize(
             [["buildos", "projects"]],
             {
-                "buildos": _buildos_resource(base_url, email, password, api_key, account_id),
+                "buildos": resource,
                 "warehouse": DuckDBWarehouse(path=db),
             },
             {"ops": {"buildos_sync": {"config": {"full": full}}}},

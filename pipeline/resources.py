@@ -11,7 +11,8 @@ import duckdb
 import orjson
 
 from pipeline import model_build, warehouse
-from pipeline.buildos.client import ClientSettings
+from pipeline.buildos.client import ClientSettings, DeploymentLimits
+from pipeline.buildos.sync import SyncOptions
 
 SANDBOX = "sandbox"  # the base URL that means "start the embedded sandbox for this run"
 DEFAULT_DB = "data/warehouse.duckdb"
@@ -40,14 +41,26 @@ class BuildOSResource(dg.ConfigurableResource):
     account_id: str | None = None
     accounts_json: str | None = None  # JSON list of {email, password} or {api_key, account_id}
     sandbox_seed: int = 7
-    max_concurrency: int = 8
-    requests_per_second: float = 100.0
-    burst: int = 50
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_attempts: int = 8
-    backoff_max: float = 15.0
-    breaker_threshold: int = 25
+    # How politely, per account (defaults from ClientSettings, written once there; see its
+    # comments for why there is no fixed throttle) and per deployment (DeploymentLimits).
+    max_concurrency: int = ClientSettings.max_concurrency
+    min_concurrency: int = ClientSettings.min_concurrency
+    requests_per_second: float = ClientSettings.requests_per_second
+    burst: int = ClientSettings.burst
+    connect_timeout: float = ClientSettings.connect_timeout
+    read_timeout: float = ClientSettings.read_timeout
+    max_attempts: int = ClientSettings.max_attempts
+    backoff_max: float = ClientSettings.backoff_max
+    breaker_threshold: int = ClientSettings.breaker_threshold
+    account_concurrency: int = SyncOptions.account_concurrency  # accounts synced at once
+    deployment_max_in_flight: int = DeploymentLimits.max_in_flight
+    deployment_requests_per_second: float = DeploymentLimits.requests_per_second
+
+    def deployment_limits(self) -> DeploymentLimits:
+        return DeploymentLimits(
+            max_in_flight=self.deployment_max_in_flight,
+            requests_per_second=self.deployment_requests_per_second,
+        )
 
     def _settings(self, base_url: str, credentials: dict) -> ClientSettings:
         return ClientSettings(
@@ -56,6 +69,7 @@ class BuildOSResource(dg.ConfigurableResource):
             password=credentials.get("password"),
             api_key=credentials.get("api_key"),
             max_concurrency=self.max_concurrency,
+            min_concurrency=self.min_concurrency,
             requests_per_second=self.requests_per_second,
             burst=self.burst,
             connect_timeout=self.connect_timeout,

@@ -1,8 +1,9 @@
-"""DuckDB helpers: the pipeline's database file, its DDL, and landing Arrow batches.
+"""Generic DuckDB helpers: opening the pipeline's database file, and running SQL files whose
+identifiers are templated. Nothing here knows a source's entities; each source keeps its DDL
+and landing steps beside itself (`pipeline/buildos/`, `sql/buildos/`).
 
-Identifiers in the shared SQL steps (`sql/buildos/*.sql`) come only from the entity registry and
-are checked against a strict pattern; values always reach DuckDB as bound parameters or
-registered Arrow tables.
+Identifiers filled into SQL files are checked against a strict pattern; values always reach
+DuckDB as bound parameters or registered Arrow tables.
 """
 
 from __future__ import annotations
@@ -12,21 +13,18 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-
-from pipeline.buildos.records import ENTITIES, EntitySpec, table_columns
-from pipeline.paths import SQL_DIR
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+CATALOG = "warehouse"
 
 
 @cache
-def _sql_file(name: str) -> str:
-    return (SQL_DIR / "buildos" / f"{name}.sql").read_text()
+def _sql_file(path: Path) -> str:
+    return path.read_text()
 
 
-def render_sql(name: str, **identifiers: str | list[str]) -> list[str]:
-    """The statements of sql/buildos/<name>.sql with identifier placeholders filled in."""
+def render_sql(path: Path, **identifiers: str | list[str]) -> list[str]:
+    """The statements of the SQL file at `path` with identifier placeholders filled in."""
     filled = {}
     for key, value in identifiers.items():
         names = value if isinstance(value, list) else [value]
@@ -34,18 +32,16 @@ def render_sql(name: str, **identifiers: str | list[str]) -> list[str]:
             if not IDENTIFIER.match(item):
                 raise ValueError(f"not a safe SQL identifier: {item!r}")
         filled[key] = ", ".join(names)
-    text = _sql_file(name).format(**filled)
+    text = _sql_file(path).format(**filled)
     # Whole-line comments go first, so a ';' in a comment never splits a statement.
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return [statement.strip() for statement in code.split(";") if statement.strip()]
 
 
-CATALOG = "warehouse"
-
-
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file under the fixed catalog name `warehouse`, whatever the file is
-    called (a file named after a schema, like buildos.duckdb, would make names ambiguous)."""
+    called (a file named after a schema, like buildos.duckdb, would make names ambiguous).
+    Work that outgrows memory spills beside the file, never into the working directory."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,62 +51,24 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con.execute(f"attach '{literal}' as {CATALOG}{mode}")
     con.execute(f"use {CATALOG}")
     con.execute("set timezone = 'UTC'")
+    if not read_only:
+        con.execute("set temp_directory = ?", [f"{path.resolve()}.tmp"])
     return con
 
 
-def run_statements(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
+def run_statements(
+    con: duckdb.DuckDBPyConnection, statements: list[str], params: dict | None = None
+) -> None:
+    """Run each statement, binding only the named parameters it uses."""
     for statement in statements:
-        con.execute(statement)
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        con.execute(statement, used) if used else con.execute(statement)
 
 
-def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and table the sync writes (idempotent)."""
-    run_statements(con, render_sql("create_schemas"))
-    run_statements(con, render_sql("create_meta_tables"))
-    for spec in ENTITIES.values():
-        for statement in entity_ddl(spec):
-            con.execute(statement)
-
-
-def entity_ddl(spec: EntitySpec) -> list[str]:
-    """DDL of raw.<entity>, buildos.<entity> and, for kept entities, history.<entity>. Built
-    from the entity's columns so the parser, the Arrow schema and the tables agree."""
-    columns = table_columns(spec)
-    body = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
-    statements = [
-        f"create table if not exists raw.{spec.name} (\n"
-        "    account_id varchar not null,\n    id varchar not null,\n    payload json,\n"
-        "    payload_hash varchar not null,\n    _synced_at timestamptz not null,\n"
-        "    _sync_id varchar not null,\n    primary key (account_id, id, payload_hash)\n)",
-        f"create table if not exists buildos.{spec.name} (\n    {body},\n"
-        "    _removed_at timestamptz,\n    primary key (account_id, id)\n)",
-    ]
-    if spec.history:
-        statements.append(
-            f"create table if not exists history.{spec.name} (\n    {body},\n"
-            "    valid_from timestamptz not null,\n    valid_to timestamptz,\n"
-            "    primary key (account_id, id, valid_from, payload_hash)\n)"
-        )
-    return statements
-
-
-def land_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: pa.Table) -> None:
-    """Raw, current and (if kept) history for one entity's batch, inside the caller's
-    transaction."""
-    con.register("batch", batch)
-    try:
-        columns = [name for name, _ in table_columns(spec)]
-        run_statements(con, render_sql("insert_raw_records", table=spec.name))
-        run_statements(con, render_sql("merge_into_current", table=spec.name, columns=columns))
-        if spec.history:
-            run_statements(con, render_sql("snapshot_history", table=spec.name, columns=columns))
-    finally:
-        con.unregister("batch")
-
-
-def mark_removed(con: duckdb.DuckDBPyConnection, spec: EntitySpec, scope_column: str) -> None:
-    """Mark rows of the refetched scope that were not seen (needs the temp tables
-    sync_context, refetched_scope and seen_ids)."""
-    run_statements(con, render_sql("mark_removed", table=spec.name, scope_column=scope_column))
-    if spec.history:
-        run_statements(con, render_sql("close_removed_history", table=spec.name))
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to the same database, set up as `connect` sets one up: for work
+    that runs beside `con` (its own transactions and temporary tables)."""
+    other = con.cursor()
+    other.execute(f"use {CATALOG}")
+    other.execute("set timezone = 'UTC'")
+    return other

@@ -1,12 +1,14 @@
-"""The BuildOS API client (httpx, async): auth, paging, throttling, retries, circuit breaker.
+"""The BuildOS API client (httpx, async): auth, paging, adaptive politeness, retries, breaker.
 
-Everything a sync needs from the API goes through `BuildOSClient.get`, so retries, re-login and
-statistics apply to every request alike. Credentials never reach a log line or an exception.
+Everything a sync needs from the API goes through `BuildOSClient.get`, so retries, re-login,
+politeness and statistics apply to every request alike. Credentials never reach a log line or
+an exception.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -21,7 +23,12 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class BuildOSError(Exception):
-    """A request that failed for good (after retries, or not retryable)."""
+    """A request that failed for good (after retries, or not retryable). `status` and `code`
+    are the last answer's HTTP status and envelope code, when there was an answer."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 class AuthError(BuildOSError):
@@ -40,8 +47,14 @@ class ClientSettings:
     email: str | None = None
     password: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
+    # Politeness. No fixed throttle by default: `/api/onto/*` has no rate limit today, and a
+    # throttle that is never needed only makes the sync wait on itself. Requests in flight adapt
+    # instead (halved on 429 / 5xx / Retry-After, grown back by one per healthy streak) between
+    # min_concurrency and the ceiling max_concurrency; requests_per_second is an optional hard
+    # ceiling for an account (0: none). Deployment-wide ceilings are `DeploymentLimits`.
     max_concurrency: int = 8
-    requests_per_second: float = 100.0  # 0 turns the proactive limit off
+    min_concurrency: int = 1
+    requests_per_second: float = 0.0
     burst: int = 50
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -66,6 +79,8 @@ class RequestStats:
     responses_bytes: int = 0
     logins: int = 0
     retries: Counter = field(default_factory=Counter)  # cause -> count
+    backoffs: int = 0  # times the in-flight limit was cut because the server pushed back
+    lowest_concurrency: int | None = None
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -82,12 +97,14 @@ class RequestStats:
             "retries_timeout": self.retries["timeout"],
             "retries_connection": self.retries["connection"],
             "retries_session": self.retries["session"],
+            "concurrency_backoffs": self.backoffs,
             "duration_seconds": round(self.duration_seconds, 3),
         }
 
 
-class _TokenBucket:
-    """Proactive rate limit: `rate` requests a second on average, bursts up to `burst`."""
+class TokenBucket:
+    """A hard rate ceiling: `rate` requests a second on average, bursts up to `burst`
+    (rate 0: no ceiling). One per account, and one shared by a deployment's accounts."""
 
     def __init__(self, rate: float, burst: int):
         self.rate, self.capacity = rate, max(burst, 1)
@@ -109,18 +126,90 @@ class _TokenBucket:
                 await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+class AdaptiveLimit:
+    """Requests in flight, adapted to how the server answers (additive increase,
+    multiplicative decrease, as TCP does): a 429 or 5xx halves the limit and a Retry-After
+    holds every new request until it has passed; each `limit` healthy answers in a row give
+    one more slot, up to the ceiling."""
+
+    def __init__(self, ceiling: int, floor: int = 1):
+        self.ceiling, self.floor = max(ceiling, 1), max(min(floor, ceiling), 1)
+        self.limit = self.ceiling
+        self.in_flight = 0
+        self._healthy = 0
+        self._paused_until = 0.0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        async with self._changed:
+            while True:
+                wait = self._paused_until - time.monotonic()
+                if wait > 0:
+                    # Woken early by a release, the loop checks the pause again.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), wait)
+                    continue
+                if self.in_flight < self.limit:
+                    self.in_flight += 1
+                    return
+                await self._changed.wait()
+
+    async def release(self, healthy: bool) -> None:
+        async with self._changed:
+            self.in_flight -= 1
+            grown = 0
+            if healthy:
+                self._healthy += 1
+                if self._healthy >= self.limit and self.limit < self.ceiling:
+                    self.limit += 1
+                    self._healthy, grown = 0, 1
+            # Wake only as many waiters as there are free slots (waking all of them on every
+            # answer costs O(waiters) per request).
+            self._changed.notify(1 + grown)
+
+    def pushed_back(self, retry_after: float | None) -> None:
+        """The server said slow down (429 or 5xx): halve, and honour Retry-After for all."""
+        self.limit = max(self.floor, self.limit // 2)
+        self._healthy = 0
+        if retry_after:
+            self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
+
+
+@dataclass(frozen=True)
+class DeploymentLimits:
+    """Ceilings shared by every account a deployment syncs at once (0: none)."""
+
+    max_in_flight: int = 32
+    requests_per_second: float = 0.0
+    burst: int = 100
+
+
+class DeploymentGate:
+    """The shared side of `DeploymentLimits`, handed to every client of one run."""
+
+    def __init__(self, limits: DeploymentLimits | None = None):
+        self.limits = limits = limits or DeploymentLimits()
+        self.in_flight = asyncio.Semaphore(max(limits.max_in_flight, 1))
+        self.bucket = TokenBucket(limits.requests_per_second, limits.burst)
+
+
 class BuildOSClient:
     """One client session. Use `async with BuildOSClient(settings) as client:`."""
 
     def __init__(
-        self, settings: ClientSettings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: ClientSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gate: DeploymentGate | None = None,
     ):
         self.settings = settings
         self.stats = RequestStats()
         self.account_id: str | None = None
         self.server_now: str | None = None  # the latest envelope `timestamp` (server clock)
-        self._limits = asyncio.Semaphore(settings.max_concurrency)
-        self._bucket = _TokenBucket(settings.requests_per_second, settings.burst)
+        self.concurrency = AdaptiveLimit(settings.max_concurrency, settings.min_concurrency)
+        self._bucket = TokenBucket(settings.requests_per_second, settings.burst)
+        self._gate = gate or DeploymentGate()
         self._login_lock = asyncio.Lock()
         self._session_generation = 0
         self._consecutive_failures = 0
@@ -222,9 +311,19 @@ class BuildOSClient:
                 elif status in RETRY_STATUSES:
                     cause = "rate_limited" if status == 429 else "server_error"
                     retry_after = _retry_after(response)
+                    self.concurrency.pushed_back(retry_after)
+                    self.stats.backoffs += 1
+                    self.stats.lowest_concurrency = min(
+                        self.stats.lowest_concurrency or self.concurrency.limit,
+                        self.concurrency.limit,
+                    )
                 else:
                     self._consecutive_failures = 0
-                    raise BuildOSError(f"{method} {path} failed: {error}: {payload.get('message')}")
+                    raise BuildOSError(
+                        f"{method} {path} failed: {error}: {payload.get('message')}",
+                        status=status,
+                        code=code,
+                    )
             self._consecutive_failures += 1
             if self._consecutive_failures >= self.settings.breaker_threshold:
                 raise CircuitOpenError(
@@ -250,11 +349,18 @@ class BuildOSClient:
         self, method: str, path: str, params: dict | None, json: dict | None
     ) -> httpx.Response:
         await self._bucket.take()
-        async with self._limits:
-            self.stats.requests += 1
-            response = await self._http.request(method, path, params=params, json=json)
-            self.stats.responses_bytes += len(response.content)
-            return response
+        await self._gate.bucket.take()
+        await self.concurrency.acquire()
+        healthy = False
+        try:
+            async with self._gate.in_flight:
+                self.stats.requests += 1
+                response = await self._http.request(method, path, params=params, json=json)
+                self.stats.responses_bytes += len(response.content)
+                healthy = response.status_code < 400
+                return response
+        finally:
+            await self.concurrency.release(healthy)
 
     # -- paging ---------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """What each BuildOS entity looks like once landed: its typed columns, and how a record is read.
 
 One list of columns per entity drives three things, so they cannot drift apart: the parser that
-checks each record (and quarantines the ones it cannot read), the Arrow schema of the batches,
-and the DDL of the current and history tables.
+checks each record (and quarantines the ones it cannot read), the Arrow schema of the staged
+batches, and the DDL of the current and history tables. The payload itself is kept once, in
+raw; current and history rows refer to it by `payload_hash`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class EntitySpec:
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def row_names(self) -> list[str]:
+        """The entity's columns as landed: its id field is always called `id`."""
+        return ["id" if name == self.id_field else name for name in self.column_names]
 
 
 ENTITIES: dict[str, EntitySpec] = {
@@ -311,10 +317,9 @@ ENTITIES: dict[str, EntitySpec] = {
     )
 }
 
-# Columns every landed table has beside the entity's own.
+# Columns every landed table has beside the entity's own (raw adds the payload itself).
 KEY_TYPES = (("account_id", "varchar"), ("id", "varchar"))
 LINEAGE_TYPES = (
-    ("payload", "json"),
     ("payload_hash", "varchar"),
     ("_synced_at", "timestamptz"),
     ("_sync_id", "varchar"),
@@ -330,10 +335,18 @@ class RecordError(ValueError):
         super().__init__(f"{where}: field {field!r}: {reason}")
 
 
-def payload_hash(record: dict) -> str:
-    return hashlib.blake2b(
-        orjson.dumps(record, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
+def payload_text(record) -> bytes:
+    """The payload as stored in raw: the record's JSON with sorted keys, so that one content
+    has one text and one hash whatever order the server sends its keys in."""
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def hash_text(text: bytes) -> str:
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def payload_hash(record) -> str:
+    return hash_text(payload_text(record))
 
 
 def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
@@ -343,7 +356,9 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
         return None
     kind = column.type
     if kind == "json":
-        return orjson.dumps(value).decode()
+        # Sorted keys: one content, one text, whether it came from the API or from a stored
+        # payload (which is kept with sorted keys).
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     if kind == "varchar":
         if not isinstance(value, str):
             raise RecordError(
@@ -394,9 +409,10 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
     raise AssertionError(f"column type {kind} has no reader")
 
 
-def read_record(spec: EntitySpec, record, fallback: dict | None = None) -> dict:
-    """The typed row of one API record (raises RecordError). `fallback` supplies columns the
-    route leaves out (project_id of a project's children, for instance)."""
+def read_values(spec: EntitySpec, record, fallback: dict | None = None) -> tuple:
+    """The typed values of one API record, in `spec.columns` order (raises RecordError).
+    `fallback` supplies columns the route leaves out (project_id of a project's children).
+    A tuple, not a dict: the sync appends it straight to per-column lists for Arrow."""
     if not isinstance(record, dict):
         raise RecordError(
             spec.name, None, "(record)", f"expected a JSON object, got {type(record).__name__}"
@@ -405,26 +421,27 @@ def read_record(spec: EntitySpec, record, fallback: dict | None = None) -> dict:
     record_id = raw_id if isinstance(raw_id, str) and raw_id else None
     if record_id is None:
         raise RecordError(spec.name, None, spec.id_field, "is missing or not text")
-    row = {}
-    for column in spec.columns:
-        value = record.get(column.name)
-        if value is None and fallback:
-            value = fallback.get(column.name)
-        row[column.name if column.name != spec.id_field else "id"] = _read(
-            spec, record_id, column, value
+    get = record.get
+    if fallback:
+        return tuple(
+            _read(spec, record_id, column, _or(get(column.name), fallback.get(column.name)))
+            for column in spec.columns
         )
-    return row
+    return tuple(_read(spec, record_id, column, get(column.name)) for column in spec.columns)
 
 
-def arrow_schema(spec: EntitySpec) -> pa.Schema:
-    fields = [pa.field(name, ARROW_TYPES[kind]) for name, kind in KEY_TYPES]
-    fields += [
-        pa.field(c.name, ARROW_TYPES[c.type])
-        for c in spec.columns
-        if c.name not in ("id", spec.id_field)
-    ]
-    fields += [pa.field(name, ARROW_TYPES[kind]) for name, kind in LINEAGE_TYPES]
-    return pa.schema(fields)
+def _or(value, fallback):
+    return fallback if value is None else value
+
+
+def read_record(spec: EntitySpec, record, fallback: dict | None = None) -> dict:
+    """The typed row of one API record as a dict keyed by column (the id column is `id`)."""
+    return dict(zip(spec.row_names, read_values(spec, record, fallback), strict=True))
+
+
+def arrow_types(spec: EntitySpec) -> list[pa.DataType]:
+    """The Arrow type of each of `spec.columns`, in order."""
+    return [ARROW_TYPES[column.type] for column in spec.columns]
 
 
 def table_columns(spec: EntitySpec) -> list[tuple[str, str]]:

@@ -6,5 +6,5 @@ where
     h.account_id = c.account_id
     and h.id = c.id
     and h.valid_to is null
-    and c._removed_at = (select ctx.synced_at from sync_context as ctx)
-    and c.account_id = (select ctx.account_id from sync_context as ctx);
+    and c.account_id = getvariable('account_id')
+    and c._removed_at = getvariable('synced_at');

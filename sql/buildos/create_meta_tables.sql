@@ -19,6 +19,7 @@ create table if not exists meta.sync_runs (
     retries_timeout integer,
     retries_connection integer,
     retries_session integer,
+    concurrency_backoffs integer,
     duration_seconds double,
     error varchar
 );
@@ -45,3 +46,6 @@ create table if not exists meta.sync_state (
     updated_at timestamptz not null,
     primary key (account_id, state_key)
 );
+
+-- Files made before the column existed.
+alter table meta.sync_runs add column if not exists concurrency_backoffs integer;

@@ -1,16 +1,12 @@
--- Upsert the batch into the current-state table; rows whose payload did not change are left
--- as they are (their first _sync_id stays).
-insert or replace into buildos.{table} ({columns}, _removed_at)
+-- Replace the current rows of the changed records; unchanged rows are left as they are (their
+-- first _sync_id stays).
+delete from buildos.{table} as c
+where
+    c.account_id = getvariable('account_id')
+    and c.id in (select n.id from changed as n);
+
+insert into buildos.{table} by name
 select
     {columns},
     null as _removed_at
-from batch as b
-where not exists (
-    select 1
-    from buildos.{table} as c
-    where
-        c.account_id = b.account_id
-        and c.id = b.id
-        and c.payload_hash = b.payload_hash
-        and c._removed_at is null
-);
+from changed;

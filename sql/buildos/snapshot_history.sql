@@ -1,29 +1,29 @@
--- A new version is a record whose payload differs from its open version (or has none).
-create or replace temp table new_versions as
-select
-    b.*,
-    coalesce(b.updated_at, b.created_at, b._synced_at) as valid_from
-from batch as b
-left join history.{table} as h
-    on
-        b.account_id = h.account_id
-        and b.id = h.id
-        and h.valid_to is null
-where h.id is null or h.payload_hash <> b.payload_hash;
-
--- Close the versions they replace...
+-- A changed record is a new version: close the open version it replaces...
 update history.{table} as h
-set valid_to = n.valid_from
-from new_versions as n
+set valid_to = coalesce(n.updated_at, n.created_at, n._synced_at)
+from changed as n
 where
-    h.account_id = n.account_id
+    h.account_id = getvariable('account_id')
     and h.id = n.id
-    and h.valid_to is null;
+    and h.valid_to is null
+    and h.payload_hash <> n.payload_hash;
 
--- ...and open the new ones.
-insert or ignore into history.{table} ({columns}, valid_from, valid_to)
+-- ...and open it, unless it is the open version already or was recorded from the same instant.
+insert into history.{table} by name
 select
     {columns},
-    valid_from,
+    coalesce(updated_at, created_at, _synced_at) as valid_from,
     null as valid_to
-from new_versions;
+from changed as n
+where not exists (
+    select 1
+    from history.{table} as h
+    where
+        h.account_id = getvariable('account_id')
+        and h.id = n.id
+        and h.payload_hash = n.payload_hash
+        and (
+            h.valid_to is null
+            or h.valid_from = coalesce(n.updated_at, n.created_at, n._synced_at)
+        )
+);

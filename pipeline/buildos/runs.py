@@ -1,0 +1,57 @@
+"""One row of meta.sync_runs per sync: what it fetched and how the API behaved. The dataclass
+is the row; it is written by column name, so the DDL, the stats and the CLI cannot drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+
+import duckdb
+
+
+@dataclass
+class SyncRun:
+    sync_id: str
+    account_id: str | None
+    mode: str
+    status: str  # running, succeeded, failed
+    started_at: datetime
+    finished_at: datetime | None = None
+    server_now: str | None = None  # the server's clock at the last answer (ISO 8601)
+    projects_seen: int = 0
+    projects_fetched: int = 0
+    records_landed: int = 0
+    records_quarantined: int = 0
+    requests: int = 0
+    bytes: int = 0
+    logins: int = 0
+    retries_rate_limited: int = 0
+    retries_server_error: int = 0
+    retries_timeout: int = 0
+    retries_connection: int = 0
+    retries_session: int = 0
+    concurrency_backoffs: int = 0
+    duration_seconds: float = 0.0
+    error: str | None = None
+
+    def with_stats(self, stats: dict) -> SyncRun:
+        """Take the client's counters (RequestStats.as_dict) that are columns of the row."""
+        for name in COLUMNS & stats.keys():
+            setattr(self, name, stats[name])
+        return self
+
+    def finish(self, status: str, error: str | None = None) -> SyncRun:
+        self.status, self.error, self.finished_at = status, error, datetime.now(UTC)
+        return self
+
+
+COLUMNS = {f.name for f in fields(SyncRun)}
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run: SyncRun) -> None:
+    names = [f.name for f in fields(SyncRun)]
+    con.execute(
+        f"insert or replace into meta.sync_runs ({', '.join(names)}) "
+        f"values ({', '.join('?' for _ in names)})",
+        [getattr(run, name) for name in names],
+    )
