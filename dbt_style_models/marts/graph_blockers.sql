@@ -4,7 +4,7 @@
 -- The walk is breadth first and keyed by (account, blocked, blocker), so each pair is found
 -- once, at its fewest steps, and a dependency cycle ends the walk instead of looping: the
 -- cycle shows as an entity among its own blockers (is_cycle), its path the cycle itself.
--- sqlfluff cannot parse USING KEY (DuckDB 1.3+), hence the noqa: this file is formatted by hand.
+-- The linter cannot parse USING KEY (DuckDB 1.3+), hence the noqa; this file is formatted by hand.
 with recursive nodes as (  -- noqa: PRS
     select * from marts.graph_nodes
 ),
