@@ -31,6 +31,7 @@ from pipeline.publish.contract import (
     public_tables,
     view_sql,
 )
+from pipeline.publish.graph import write_graph_files
 
 ROW_GROUP_SIZE = 122_880  # DuckDB's own default row group: good for scans and pruning
 SERVING_FILE = "analytics.duckdb"
@@ -141,6 +142,7 @@ def write_release(
         "export_seconds": round(time.perf_counter() - started, 3),
         "tables": tables,
     }
+    manifest["graph"] = write_graph_files(con, building, account_id)
     (building / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     header = (
         "-- The bi views over this export's Parquet files. Run from this folder:\n"

@@ -13,6 +13,7 @@ final as (
         completed_at,
         created_at,
         updated_at,
+        coalesce(deleted_at, _removed_at) as deleted_at,
         coalesce(deleted_at, _removed_at) is not null as is_deleted
     from source
 )
