@@ -20,10 +20,9 @@ from mcp.server.mcpserver.resources import TextResource
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from pipeline.mcp import questions
+from pipeline.mcp import questions, status
 from pipeline.mcp.metrics import METRICS_DOC, URI_PREFIX, metric_sections
 from pipeline.mcp.source import Ambiguous, AnswerError, Source
-from pipeline.mcp.status import project_status
 from pipeline.publish.exports import SERVING_FILE
 
 logger = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ def build_server(source: Source) -> MCPServer:
         """The status of one project: state, completion %, blockers and why, the next
         milestone and days to it, recent updates in words (when free text is served), and
         whether it is at risk and why; as of its account's last sync (as_of_at)."""
-        return _answer(source, _project_status, project)
+        return _answer(source, status.project_status, project)
 
     @server.tool(annotations=READ_ONLY)
     def at_risk_projects(account: Account = None) -> dict[str, Any]:
@@ -163,10 +162,6 @@ def build_server(source: Source) -> MCPServer:
         )
     )
     return server
-
-
-def _project_status(reader, project: str) -> dict[str, Any]:
-    return project_status(reader, project)
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

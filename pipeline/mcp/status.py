@@ -1,5 +1,6 @@
 """One project's status, the shape the BuildOS spec's assistant asks for: state, completion,
-blockers and why, the next milestone, recent updates, at-risk and why. `python -m pipeline
+blockers and why, the next milestone, recent updates, at-risk and why: the published row of
+marts.fct_project_status with the reasons beside it. `python -m pipeline
 status` and the MCP tool `project_status` both call `project_status` here."""
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def resolve_project(reader: Reader, project: str) -> dict:
         return matches[0]
     if matches:
         raise Ambiguous(
-            f"{project!r} names {len(matches)} projects; ask again with one of their ids",
+            f"{project!r} matches {len(matches)} projects; give the id of one",
             [_candidate(reader, row) for row in matches],
         )
     suggestions = reader.rows(
@@ -40,7 +41,7 @@ def resolve_project(reader: Reader, project: str) -> dict:
         "order by project_name, account_id, project_id limit ?",
         [reader.account_ids, text, CANDIDATES_SHOWN],
     )
-    message = f"no project has the id or name {project!r}"
+    message = f"no live project has the id or name {project!r}"
     if suggestions:
         raise Ambiguous(
             message + "; projects whose name contains it are listed",
@@ -78,34 +79,16 @@ def project_status(reader: Reader, project: str) -> dict:
     )
     account = reader.accounts[found["account_id"]]
     risk_row = risk[0] if risk else {"is_at_risk": False, "risk_reasons": []}
+    # The mart's row as it is published (what `status` always printed), then the why.
     return {
-        "project_id": row["project_id"],
-        "project_name": row["project_name"],
-        "project_state": row["project_state"],
-        "account_id": row["account_id"],
+        **row,
         "account_label": account["account_label"],
-        "as_of_at": row["as_of_at"],
         "as_of_date": account["as_of_date"],
-        "completion_pct": row["completion_pct"],
-        "live_tasks": row["live_tasks"],
-        "done_tasks": row["done_tasks"],
-        "overdue_tasks": row["overdue_tasks"],
         "blockers": {
-            "blocked_tasks": row["blocked_tasks"],
-            "open_dependencies": row["open_dependencies"],
             "why": _blocker_reasons(row, blocked, missed),
             "blocked": blocked,
             "missed_milestones": missed,
         },
-        "next_milestone": (
-            {
-                "title": row["next_milestone_title"],
-                "due_at": row["next_milestone_due_at"],
-                "days_until_due": row["days_until_next_milestone"],
-            }
-            if row["next_milestone_due_at"] is not None
-            else None
-        ),
         "at_risk": {
             "is_at_risk": risk_row["is_at_risk"],
             "why": risk_row["risk_reasons"] or [],

@@ -43,7 +43,7 @@ def test_the_status_command_reads_the_pipeline_file_and_refuses_ambiguous_names(
     shared = shared_name(exports)
     refused = _status(shared["name"], "--db", str(demo_db))
     assert refused.exit_code == 2
-    assert "names 2 projects" in refused.stderr
+    assert "matches 2 projects" in refused.stderr
     for project_id in shared["projects"]:
         assert project_id in refused.stderr
     missing = _status("x", "--db", str(demo_db.parent / "absent.duckdb"))

@@ -59,13 +59,13 @@ def test_a_server_bound_to_one_account_shows_only_its_projects(exports, tmp_path
     assert one["by_name"]["account_id"] == mine
     # another account's project reads exactly like one that does not exist
     assert one["theirs"] == one["unknown"].replace("0000-not-a-project", their_project)
-    assert "no project has the id or name" in one["their_other"]
+    assert "no live project has the id or name" in one["their_other"]
     assert f"no account '{theirs}'" in one["their_account"]
     assert [p["project_id"] for p in one["found"]["projects"]] == [my_project]
     assert [a["account_id"] for a in one["found"]["as_of"]] == [mine]
     assert {p["account_id"] for p in one["risk"]["projects"]} <= {mine}
     # bound to both accounts, the same name names two projects
-    assert "names 2 projects" in two
+    assert "matches 2 projects" in two
     assert my_project in two and their_project in two
 
 

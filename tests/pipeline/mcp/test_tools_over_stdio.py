@@ -72,8 +72,8 @@ def test_each_tool_answers_what_the_marts_hold(exports, tmp_path):
     assert instant(status["as_of_at"]) == as_of["as_of_at"]
     for column in ("project_state", "completion_pct", "live_tasks", "done_tasks", "overdue_tasks"):
         assert status[column] == project[column], column
-    assert status["blockers"]["blocked_tasks"] == project["blocked_tasks"]
-    assert status["blockers"]["open_dependencies"] == project["open_dependencies"]
+    assert status["blocked_tasks"] == project["blocked_tasks"]
+    assert status["open_dependencies"] == project["open_dependencies"]
     blocked = read(
         exports,
         "select task_id from marts.fct_wip_aging where account_id = ? and project_id = ? "
@@ -81,11 +81,8 @@ def test_each_tool_answers_what_the_marts_hold(exports, tmp_path):
         key,
     )
     assert {b["task_id"] for b in status["blockers"]["blocked"]} == {b["task_id"] for b in blocked}
-    if project["next_milestone_due_at"] is None:
-        assert status["next_milestone"] is None
-    else:
-        assert status["next_milestone"]["title"] == project["next_milestone_title"]
-        assert status["next_milestone"]["days_until_due"] == project["days_until_next_milestone"]
+    assert status["next_milestone_title"] == project["next_milestone_title"]
+    assert status["days_until_next_milestone"] == project["days_until_next_milestone"]
     (risk,) = read(
         exports,
         "select is_at_risk, risk_reasons from marts.fct_project_risk "
@@ -192,8 +189,8 @@ def test_bad_arguments_get_clear_tool_errors(exports, tmp_path):
             }
 
     errors = anyio.run(scenario)
-    assert "no project has the id or name 'no such project'" in errors["unknown"]
-    assert "names 2 projects" in errors["ambiguous"]
+    assert "no live project has the id or name 'no such project'" in errors["unknown"]
+    assert "matches 2 projects" in errors["ambiguous"]
     for project_id in shared["projects"]:
         assert project_id in errors["ambiguous"]
     assert "weeks" in errors["weeks_type"] and "integer" in errors["weeks_type"]
@@ -202,4 +199,4 @@ def test_bad_arguments_get_clear_tool_errors(exports, tmp_path):
     assert "project" in errors["missing"] and "required" in errors["missing"].lower()
     assert "either a project or an account" in errors["neither"]
     assert "no account 'nobody'" in errors["account"]
-    assert "no project has the id or name" in errors["injection"]
+    assert "no live project has the id or name" in errors["injection"]
