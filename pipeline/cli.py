@@ -662,59 +662,69 @@ def dashboard(db, dashboard_dir) -> None:
 
 
 @main.command(
-    help="Print one live project's status (marts.fct_project_status) as JSON. PROJECT is its "
-    "id, or its name in any case; no match or several matches exit with code 2."
+    help="Print one live project's status as JSON (state, completion, blockers and why, next "
+    "milestone, recent updates, at risk and why), the answer the MCP tool project_status gives. "
+    "PROJECT is its id, or its name in any case; no match or several matches exit with code 2."
 )
 @click.argument("project")
 @db_option
 def status(project, db) -> None:
-    import duckdb
+    from pipeline.mcp.source import Ambiguous, AnswerError, Source
+    from pipeline.mcp.status import project_status
 
-    from pipeline import warehouse
-
-    if not Path(db).exists():
-        raise click.ClickException(f"no DuckDB file at {db}: run sync and build first")
-    con = warehouse.connect(db, read_only=True)
+    # The pipeline's own file holds the free text; whoever can read it may see it.
     try:
-        cursor = con.execute(
-            "select * from marts.fct_project_status "
-            "where project_id = ? or lower(project_name) = lower(?) "
-            "order by project_name, account_id, project_id",
-            [project, project],
-        )
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        suggestions = []
-        if not rows:
-            suggestions = con.execute(
-                "select project_id, project_name, account_id from marts.fct_project_status "
-                "where contains(lower(project_name), lower(?)) "
-                "order by project_name, account_id, project_id limit 10",
-                [project],
-            ).fetchall()
-    except duckdb.CatalogException as exc:
-        raise click.ClickException(
-            f"{db} has no marts.fct_project_status: run `python -m pipeline build` first"
-        ) from exc
-    finally:
-        con.close()
-    # An exact id wins over a name that happens to equal another project's id.
-    by_id = [row for row in rows if row["project_id"] == project]
-    matches = by_id or rows
-    if len(matches) == 1:
-        click.echo(orjson.dumps(matches[0], option=orjson.OPT_INDENT_2, default=str).decode())
-        return
-    if matches:
-        click.echo(f"{project!r} matches {len(matches)} projects; give the id of one:", err=True)
-        candidates = [(r["project_id"], r["project_name"], r["account_id"]) for r in matches]
-    else:
-        click.echo(f"no live project has the id or name {project!r}.", err=True)
-        if suggestions:
-            click.echo("Projects whose name contains it:", err=True)
-        candidates = suggestions
-    for project_id, name, account_id in candidates:
-        click.echo(f"  {project_id}  {name}  (account {account_id})", err=True)
-    sys.exit(2)
+        with Source(Path(db), include_free_text=True).open() as reader:
+            answer = project_status(reader, project)
+    except Ambiguous as exc:
+        click.echo(f"{exc}:", err=True)
+        for c in exc.candidates:
+            click.echo(
+                f"  {c['project_id']}  {c['project_name']}  (account {c['account_label']})",
+                err=True,
+            )
+        sys.exit(2)
+    except AnswerError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command(
+    help="Serve project status to AI agents (Model Context Protocol), read-only over the "
+    "serving file: over stdio (the default, for a client that starts it) or streamable HTTP."
+)
+@click.option(
+    "--exports",
+    "exports_dir",
+    envvar="BUILDOS_ANALYTICS_EXPORTS",
+    default="exports",
+    show_default=True,
+    help="The exports folder holding analytics.duckdb.",
+)
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="Serve only this account id (repeatable); default every account in the file. "
+    "Env BUILDOS_MCP_ACCOUNTS (comma list).",
+)
+@click.option("--include-free-text", is_flag=True, help="Also answer with free text (log lines).")
+@click.option(
+    "--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+def mcp(exports_dir, accounts, include_free_text, transport, host, port) -> None:
+    from pipeline.mcp.server import serve, source_for
+
+    source = source_for(exports_dir, accounts, include_free_text)
+    if transport == "http":
+        click.echo(f"MCP server on http://{host}:{port}/mcp (reading {source.path})", err=True)
+    try:
+        serve(source, transport, host, port)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 if __name__ == "__main__":
