@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.publish import exports
+from pipeline.publish import exports, serving
 from pipeline.publish.contract import public_tables
 from pipeline.resources import DuckDBWarehouse, PublishSettings
 
@@ -156,7 +156,7 @@ def serving_file(
     aside and moved in with one rename, for BI tools to open read-only."""
     root = Path(publish.exports_dir)
     release_id = _latest_release(context, ["exports", "release"])
-    path = exports.build_serving_file(root, release_id)
+    path = serving.build_serving_file(root, release_id)
     return dg.MaterializeResult(
         metadata={
             "release_id": release_id,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
 from pipeline.publish import exports
+from pipeline.publish.serving import SERVING_FILE
 from pipeline.resources import DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
 from tests.pipeline.publish.publish_helpers import (
@@ -134,7 +135,7 @@ def test_a_dropped_column_without_a_version_bump_stops_the_swaps(demo_db, tmp_pa
         }
 
         assert exports.current_manifest(root)["release_id"] == first_release
-        serving = duckdb.connect(str(root / exports.SERVING_FILE), read_only=True)
+        serving = duckdb.connect(str(root / SERVING_FILE), read_only=True)
         try:
             held = serving.execute("select release_id from meta.release").fetchall()
             assert held == [(first_release,)]

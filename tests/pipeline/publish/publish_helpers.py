@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from pipeline import warehouse
 from pipeline.publish import exports
+from pipeline.publish.serving import build_serving_file
 
 # CI sets this to its own server; the default is the local test server (trust auth).
 POSTGRES_URL = os.environ.get(
@@ -73,7 +74,7 @@ def publish_files(
 ) -> dict:
     """What the publish assets do for files, in order: a release, the serving file, the swap."""
     manifest = exports.write_release(con, root, include_free_text=include_free_text)
-    exports.build_serving_file(root, manifest["release_id"])
+    build_serving_file(root, manifest["release_id"])
     exports.swap_current(root, manifest["release_id"])
     return manifest
 

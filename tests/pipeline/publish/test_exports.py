@@ -12,8 +12,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipeline import warehouse
-from pipeline.publish import exports
 from pipeline.publish.contract import DAY_COLUMN, SCHEMA_VERSION, public_tables
+from pipeline.publish.serving import SERVING_FILE
 from tests.pipeline.publish.publish_helpers import (
     parquet_source,
     publish_db,
@@ -152,7 +152,7 @@ def test_an_empty_daily_fact_still_has_a_typed_view(pipeline_db, tmp_path, monke
         con.close()
     assert manifest["tables"]["fct_flow_daily"]["rows"] == 0
     types = [(row[0], row[1]) for row in expected]
-    serving = duckdb.connect(str(root / exports.SERVING_FILE), read_only=True)
+    serving = duckdb.connect(str(root / SERVING_FILE), read_only=True)
     portable = duckdb.connect()
     try:
         assert serving.execute("select count(*) from bi.fct_flow_daily").fetchall() == [(0,)]
@@ -169,7 +169,7 @@ def test_an_empty_daily_fact_still_has_a_typed_view(pipeline_db, tmp_path, monke
 def test_the_serving_file_holds_the_release(published):
     db, root, manifest = published
     con = warehouse.connect(db, read_only=True)
-    serving = duckdb.connect(str(root / exports.SERVING_FILE), read_only=True)
+    serving = duckdb.connect(str(root / SERVING_FILE), read_only=True)
     try:
         release = serving.execute("select release_id, schema_version from meta.release").fetchall()
         assert release == [(manifest["release_id"], SCHEMA_VERSION)]

@@ -8,8 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from pipeline.publish import exports, postgres
+from pipeline.publish import postgres
 from pipeline.publish.contract import public_tables
+from pipeline.publish.serving import SERVING_FILE
 from tests.pipeline.publish.publish_helpers import POSTGRES_URL, publish_db
 
 FREE_TEXT = {t.name: set(t.model.free_text) for t in public_tables() if t.model.free_text}
@@ -19,7 +20,7 @@ def _published_columns(root, manifest: dict, schema: str) -> dict[str, dict[str,
     """table -> output -> the columns that output has, for every table with free text."""
     release = root / "releases" / manifest["release_id"]
     views_sql = (release / "views.sql").read_text()
-    serving = duckdb.connect(str(root / exports.SERVING_FILE), read_only=True)
+    serving = duckdb.connect(str(root / SERVING_FILE), read_only=True)
     engine = sa.create_engine(POSTGRES_URL)
     found = {}
     try:
