@@ -171,23 +171,33 @@ def serving_file(
     group_name="publish",
     kinds={"postgres"},
     deps=[exports_release],
+    output_required=False,
 )
-def postgres_copy(
-    context: dg.AssetExecutionContext, publish: PublishSettings
-) -> dg.MaterializeResult:
-    """The checked release in PostgreSQL (tables and bi_ views, one transaction, COPY), when
-    BUILDOS_ANALYTICS_POSTGRES_URL is set; otherwise reports that it is off."""
+def postgres_copy(context: dg.AssetExecutionContext, publish: PublishSettings):
+    """The checked release in PostgreSQL when BUILDOS_ANALYTICS_POSTGRES_URL is set: built
+    beside the published one (tables with keys, indexes and comments), then the stable bi_
+    views switched to it in a short transaction that gives way to readers. Without a URL
+    nothing is published and the asset is not materialized."""
     if not publish.postgres_url:
-        return dg.MaterializeResult(
-            metadata={"published": False, "reason": "no PostgreSQL URL configured"}
-        )
+        context.log.info("PostgreSQL is off: no BUILDOS_ANALYTICS_POSTGRES_URL configured")
+        return
     from pipeline.publish.postgres import publish_release
 
     release_id = _latest_release(context, ["exports", "release"])
     result = publish_release(
-        publish.postgres_url, Path(publish.exports_dir), release_id, publish.postgres_schema
+        publish.postgres_url,
+        Path(publish.exports_dir),
+        release_id,
+        publish.postgres_schema,
+        publish.switch_policy(),
     )
-    return dg.MaterializeResult(metadata={"published": True, **result, "row_count": result["rows"]})
+    yield dg.MaterializeResult(
+        metadata={
+            **{k: v for k, v in result.items() if k != "dropped_releases"},
+            "dropped_releases": ", ".join(result["dropped_releases"]) or "none",
+            "row_count": result["rows"],
+        }
+    )
 
 
 publish_assets = [bi_views, exports_release, exports_current, serving_file, postgres_copy]

@@ -8,6 +8,9 @@ and PostgreSQL (over their copies of the marts). Only the source relation change
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+
+import yaml
 
 from pipeline.models import Model, load_models
 
@@ -41,6 +44,19 @@ class PublicTable:
     def partitioned(self) -> bool:
         return DAY_COLUMN in self.model.columns
 
+    @cached_property
+    def key(self) -> tuple[str, ...]:
+        """The grain's columns, as the .yml tests them (`unique_combination`, or a `unique`
+        column): the primary key of the published table."""
+        spec = yaml.safe_load(self.model.path.with_suffix(".yml").read_text()) or {}
+        for test in spec.get("tests") or []:
+            if isinstance(test, dict) and "unique_combination" in test:
+                return tuple(test["unique_combination"]["columns"])
+        for column in spec.get("columns") or []:
+            if "unique" in (column.get("tests") or []):
+                return (column["name"],)
+        return ()
+
 
 def public_tables() -> list[PublicTable]:
     """Every mart and dimension, in a stable order."""
@@ -59,11 +75,13 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def comment_statements(table: PublicTable, view: str, columns: list[str]) -> list[str]:
-    """COMMENT ON statements (DuckDB and PostgreSQL both take this form)."""
-    statements = [f"comment on view {view} is {quote_literal(table.description)}"]
+def comment_statements(
+    table: PublicTable, relation: str, columns: list[str], kind: str = "view"
+) -> list[str]:
+    """COMMENT ON statements for a view or table (DuckDB and PostgreSQL both take this form)."""
+    statements = [f"comment on {kind} {relation} is {quote_literal(table.description)}"]
     for column in columns:
         text = table.comment(column)
         if text:
-            statements.append(f"comment on column {view}.{column} is {quote_literal(text)}")
+            statements.append(f"comment on column {relation}.{column} is {quote_literal(text)}")
     return statements

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from pipeline.publish import exports
+from pipeline.publish import exports, postgres
 from pipeline.publish.serving import SERVING_FILE
 from pipeline.resources import DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
@@ -148,6 +148,16 @@ def test_a_dropped_column_without_a_version_bump_stops_the_swaps(demo_db, tmp_pa
             with engine.connect() as connection:
                 release = connection.execute(sa.text(f"select release_id from {schema}.release"))
                 assert release.scalar_one() == first_release
-                assert f"{schema}__next" not in schema_names(connection)
+                releases = {n for n in schema_names(connection) if n.startswith(f"{schema}__")}
+                assert releases == {postgres.current_release_schema(connection, schema)}
         finally:
             engine.dispose()
+
+
+def test_postgres_is_not_shown_as_materialized_when_nothing_was_published(demo_db, tmp_path):
+    db = copy_warehouse(demo_db, tmp_path / "pipeline")
+    result = _publish(db, PublishSettings(exports_dir=str(tmp_path / "exports")))
+    assert result.success
+    materialized = _materialized(result)
+    assert "exports/analytics_duckdb" in materialized
+    assert "postgres/buildos_analytics" not in materialized

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import orjson
 import polars as pl
 import polars.selectors as cs
 import sqlalchemy as sa
@@ -126,7 +127,8 @@ def schema_names(connection: sa.Connection) -> set[str]:
 
 @contextmanager
 def scratch_schema(prefix: str = "test_publish") -> Iterator[str]:
-    """A PostgreSQL schema name no other test uses; it (and its __next) is dropped afterwards."""
+    """A PostgreSQL schema name no other test uses; it and its release schemas are dropped
+    afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         yield schema
@@ -134,7 +136,19 @@ def scratch_schema(prefix: str = "test_publish") -> Iterator[str]:
         engine = sa.create_engine(POSTGRES_URL)
         try:
             with engine.begin() as connection:
-                for name in (schema, f"{schema}__next"):
+                names = [name for name in schema_names(connection) if name.startswith(schema)]
+                for name in names:
                     connection.execute(sa.text(f"drop schema if exists {name} cascade"))
         finally:
             engine.dispose()
+
+
+def clone_release(root: Path, release_id: str, new_id: str) -> str:
+    """A copy of a release under another id (same files and rows): many publishes cheaply."""
+    source = root / "releases" / release_id
+    target = root / "releases" / new_id
+    shutil.copytree(source, target)
+    manifest = orjson.loads((target / "manifest.json").read_bytes())
+    manifest["release_id"] = new_id
+    (target / "manifest.json").write_bytes(orjson.dumps(manifest))
+    return new_id

@@ -25,6 +25,7 @@ def _published_columns(root, manifest: dict, schema: str) -> dict[str, dict[str,
     found = {}
     try:
         with engine.connect() as connection:
+            tables = postgres.current_release_schema(connection, schema)
             for name in FREE_TEXT:
                 spec = manifest["tables"][name]
                 files = sorted(release.glob(spec["path"]))
@@ -39,7 +40,7 @@ def _published_columns(root, manifest: dict, schema: str) -> dict[str, dict[str,
                     "serving marts": _duckdb_columns(serving, "marts", name),
                     "serving bi": _duckdb_columns(serving, "bi", name),
                     "postgres": set(
-                        connection.execute(sa.text(query), {"schema": schema, "table": name})
+                        connection.execute(sa.text(query), {"schema": tables, "table": name})
                         .scalars()
                         .all()
                     ),
