@@ -487,9 +487,10 @@ def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> No
     )
     _print_checks(result)
     if not result.success:
+        errors = _step_errors(result)
+        reason = "; ".join(errors) if errors else "a blocking check failed (see above)"
         raise click.ClickException(
-            "publishing stopped: a blocking check failed (see above); "
-            "BI tools still see the previous release"
+            f"publishing stopped: {reason}\nBI tools still see the previous release"
         )
     _print_outputs(db, exports_dir, postgres_url)
 
@@ -503,6 +504,19 @@ def _print_outputs(db, exports_dir, postgres_url) -> None:
     click.echo(f"  serving file for BI (read-only):   {exports / 'analytics.duckdb'}")
     if postgres_url:
         click.echo("  PostgreSQL:                        schema buildos_analytics")
+
+
+def _step_errors(result) -> list[str]:
+    """The error message of every step that raised (a failed check is not one)."""
+    errors = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            # Dagster wraps what the step raised; that (not its own causes) is the message.
+            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+                error = error.cause
+            errors.append(f"{event.step_key}: {error.message.strip()}")
+    return errors
 
 
 def _print_checks(result) -> None:

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.buildos.records import ENTITIES, EntitySpec, table_columns
+from pipeline.locks import locked_error
 from pipeline.paths import SQL_DIR
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -52,7 +53,11 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con = duckdb.connect()
     literal = str(path).replace("'", "''")
     mode = " (read_only)" if read_only else ""
-    con.execute(f"attach '{literal}' as {CATALOG}{mode}")
+    try:
+        con.execute(f"attach '{literal}' as {CATALOG}{mode}")
+    except duckdb.IOException as error:
+        con.close()
+        raise locked_error(path, read_only, error) from error
     con.execute(f"use {CATALOG}")
     con.execute("set timezone = 'UTC'")
     return con

@@ -45,7 +45,12 @@ def demo_warehouse(tmp_path_factory) -> Path:
     db = folder / "warehouse.duckdb"
     if db.exists():
         return db
-    from pipeline.resources import BuildOSResource, DuckDBWarehouse, PublishSettings
+    from pipeline.resources import (
+        BuildOSResource,
+        DeliverySettings,
+        DuckDBWarehouse,
+        PublishSettings,
+    )
     from pipeline.runner import materialize
 
     building = folder / "building"
@@ -57,6 +62,7 @@ def demo_warehouse(tmp_path_factory) -> Path:
             "buildos": BuildOSResource(sandbox_seed=3),
             "warehouse": DuckDBWarehouse(path=str(building / "warehouse.duckdb")),
             "publish": PublishSettings(exports_dir=str(building / "exports")),
+            "deliver": DeliverySettings(dashboard_dir=str(building / "dashboards")),
         },
     )
     (building / "warehouse.duckdb").rename(db)
