@@ -45,10 +45,22 @@ class PublicTable:
         return DAY_COLUMN in self.model.columns
 
     @cached_property
+    def spec(self) -> dict:
+        """The model's .yml: the single source of the published columns' docs and types."""
+        return yaml.safe_load(self.model.path.with_suffix(".yml").read_text()) or {}
+
+    def data_type(self, column: str) -> str | None:
+        """The column's DuckDB type as the .yml declares it (`data_type`)."""
+        for entry in self.spec.get("columns") or []:
+            if entry["name"] == column:
+                return entry.get("data_type")
+        return None
+
+    @cached_property
     def key(self) -> tuple[str, ...]:
         """The grain's columns, as the .yml tests them (`unique_combination`, or a `unique`
         column): the primary key of the published table."""
-        spec = yaml.safe_load(self.model.path.with_suffix(".yml").read_text()) or {}
+        spec = self.spec
         for test in spec.get("tests") or []:
             if isinstance(test, dict) and "unique_combination" in test:
                 return tuple(test["unique_combination"]["columns"])
