@@ -5,8 +5,20 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.publish import exports, serving
-from pipeline.publish.contract import public_tables
+from pipeline.publish.contract import PublicTable, public_tables
+from pipeline.publish.preview import preview_markdown
 from pipeline.resources import DuckDBWarehouse, PublishSettings
+
+
+def column_schema(table: PublicTable) -> dg.TableSchema:
+    """The view's columns with their DuckDB types and docs, from the mart's .yml."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, type=table.data_type(name) or "unknown", description=text or None)
+            for name, text in table.model.columns.items()
+        ]
+    )
+
 
 BI_SPECS = [
     dg.AssetSpec(
@@ -15,6 +27,7 @@ BI_SPECS = [
         kinds={"duckdb"},
         deps=[dg.AssetKey(["marts", t.name])],
         description=f"The public view over marts.{t.name}. {t.description}",
+        metadata={"dagster/column_schema": column_schema(t)},
     )
     for t in public_tables()
 ]
@@ -27,10 +40,14 @@ def bi_views(warehouse: DuckDBWarehouse):
     con = warehouse.connect()
     try:
         counts = exports.bi_views_in_warehouse(con)
+        previews = {view: preview_markdown(con, view) for view in counts}
     finally:
         con.close()
     for view, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=view.split("."), metadata={"row_count": rows})
+        yield dg.MaterializeResult(
+            asset_key=view.split("."),
+            metadata={"row_count": rows, "preview": dg.MetadataValue.md(previews[view])},
+        )
 
 
 @dg.asset(

@@ -161,3 +161,32 @@ def test_postgres_is_not_shown_as_materialized_when_nothing_was_published(demo_d
     materialized = _materialized(result)
     assert "exports/analytics_duckdb" in materialized
     assert "postgres/buildos_analytics" not in materialized
+
+
+def test_bi_assets_show_typed_documented_columns():
+    from assets.publish import BI_SPECS
+
+    for spec in BI_SPECS:
+        columns = spec.metadata["dagster/column_schema"].columns
+        assert columns, spec.key
+        for column in columns:
+            assert column.type not in ("string", "unknown"), (spec.key, column.name)
+            assert column.description, (spec.key, column.name)
+    burndown = next(s for s in BI_SPECS if s.key.path == ["bi", "fct_burndown_daily"])
+    types = {c.name: c.type for c in burndown.metadata["dagster/column_schema"].columns}
+    assert types["day_date"] == "DATE"
+    assert types["scope_tasks"] == "BIGINT"
+    assert types["ideal_remaining_tasks"] == "DOUBLE"
+
+
+def test_previews_round_numbers():
+    from decimal import Decimal
+
+    from pipeline.publish.preview import cell
+
+    assert cell(2.3333333333333335) == "2.33"
+    assert cell(1234.5) == "1,234.5"
+    assert cell(3.0) == "3"
+    assert cell(Decimal("0.125")) == "0.12"
+    assert cell(None) == ""
+    assert cell("a|b") == "a\\|b"
