@@ -66,7 +66,12 @@ def exports_release(
     root = Path(publish.exports_dir)
     con = warehouse.connect(read_only=True)
     try:
-        manifest = exports.write_release(con, root, include_free_text=publish.include_free_text)
+        manifest = exports.write_release(
+            con,
+            root,
+            include_free_text=publish.include_free_text,
+            spreadsheets=publish.spreadsheets,
+        )
         account_manifests = []
         if publish.per_account:
             for account_id in exports.account_ids(con):
@@ -90,6 +95,7 @@ def exports_release(
             "export_seconds": manifest["export_seconds"],
             "accounts_exported": len(account_manifests),
             "include_free_text": publish.include_free_text,
+            "spreadsheets": publish.spreadsheets,
         }
     )
 

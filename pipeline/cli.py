@@ -421,13 +421,18 @@ def publish_options(command):
             is_flag=True,
             help="Also write one export per account under exports/accounts/.",
         ),
+        click.option(
+            "--spreadsheets",
+            is_flag=True,
+            help="Also write CSV files and an Excel workbook (exports/current/spreadsheets/).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _publish_resource(exports_dir, postgres_url, include_free_text, per_account):
+def _publish_resource(exports_dir, postgres_url, include_free_text, per_account, spreadsheets):
     from pipeline.resources import PublishSettings
 
     return PublishSettings(
@@ -435,6 +440,7 @@ def _publish_resource(exports_dir, postgres_url, include_free_text, per_account)
         postgres_url=postgres_url,
         include_free_text=include_free_text,
         per_account=per_account,
+        spreadsheets=spreadsheets,
     )
 
 
@@ -473,7 +479,7 @@ def build(db) -> None:
 )
 @db_option
 @publish_options
-def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> None:
+def publish(db, exports_dir, postgres_url, include_free_text, per_account, spreadsheets) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import materialize
 
@@ -481,7 +487,9 @@ def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> No
         _keys_in_groups(("publish",)),
         {
             "warehouse": DuckDBWarehouse(path=db),
-            "publish": _publish_resource(exports_dir, postgres_url, include_free_text, per_account),
+            "publish": _publish_resource(
+                exports_dir, postgres_url, include_free_text, per_account, spreadsheets
+            ),
         },
         raise_on_error=False,
     )
@@ -493,6 +501,9 @@ def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> No
             f"publishing stopped: {reason}\nBI tools still see the previous release"
         )
     _print_outputs(db, exports_dir, postgres_url)
+    if spreadsheets:
+        folder = Path(exports_dir).resolve() / "current" / "spreadsheets"
+        click.echo(f"  CSV files and Excel workbook:      {folder}")
 
 
 def _print_outputs(db, exports_dir, postgres_url) -> None:

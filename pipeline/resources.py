@@ -138,6 +138,7 @@ class PublishSettings(dg.ConfigurableResource):
     exports_dir: str = "exports"
     include_free_text: bool = False  # brain dump content, descriptions, log text: off by default
     per_account: bool = False  # also write exports/accounts/<account_id>/, one per account
+    spreadsheets: bool = False  # also CSV files and an Excel workbook in the release
     keep_releases: int = 3
     postgres_url: str | None = None
     postgres_schema: str = "buildos_analytics"

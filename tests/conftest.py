@@ -29,6 +29,10 @@ for _name in [n for n in os.environ if n.startswith("BUILDOS_") and n not in KEP
 _SCRATCH = Path(tempfile.mkdtemp(prefix="buildos-tests-"))
 os.environ["DAGSTER_HOME"] = str(_SCRATCH / "dagster_home")
 (_SCRATCH / "dagster_home").mkdir()
+# The project's instance settings (the duckdb_writer pool), in the temporary instance.
+shutil.copyfile(
+    PROJECT_ROOT / "dagster_home" / "dagster.yaml", _SCRATCH / "dagster_home" / "dagster.yaml"
+)
 (_SCRATCH / "cwd").mkdir()
 
 

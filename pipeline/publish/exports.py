@@ -64,8 +64,10 @@ def write_release(
     include_free_text: bool,
     account_id: str | None = None,
     release_id: str | None = None,
+    spreadsheets: bool = False,
 ) -> dict:
-    """Export every public table to a new release directory; returns its manifest."""
+    """Export every public table to a new release directory; returns its manifest. With
+    `spreadsheets`, also CSV files and an Excel workbook (pipeline/publish/spreadsheets.py)."""
     release_id = release_id or new_release_id()
     final = root / "releases" / release_id
     building = root / "releases" / f".building-{release_id}"
@@ -73,6 +75,7 @@ def write_release(
     building.mkdir(parents=True)
     started = time.perf_counter()
     tables = {}
+    selects: dict[str, tuple[str, list]] = {}
     view_statements = ["create schema if not exists bi;"]
     for table in public_tables():
         columns = _columns(con, f"marts.{table.name}")
@@ -84,6 +87,7 @@ def write_release(
         if account_id is not None and "account_id" in types:
             select += " where account_id = ?"
             params = [account_id]
+        selects[table.name] = (select, params)
         options = f"format parquet, compression zstd, row_group_size {ROW_GROUP_SIZE}"
         if table.partitioned:
             # One COPY per month into month=YYYY-MM/, the layout partition_by (month) writes, at
@@ -130,6 +134,11 @@ def write_release(
         view = f"bi.{table.name}"
         view_statements.append(view_sql(view, names, reader) + ";")
         view_statements += [s + ";" for s in comment_statements(table, view, names)]
+    sheets = None
+    if spreadsheets:
+        from pipeline.publish.spreadsheets import write_spreadsheets
+
+        sheets = write_spreadsheets(con, building, selects)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "release_id": release_id,
@@ -139,6 +148,7 @@ def write_release(
         "source": [s for s in _sources(con) if account_id in (None, s["account_id"])],
         "export_seconds": round(time.perf_counter() - started, 3),
         "tables": tables,
+        "spreadsheets": sheets,
     }
     (building / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     view_statements += release_view(manifest)
