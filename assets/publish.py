@@ -5,19 +5,33 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.publish import exports, serving
-from pipeline.publish.contract import PublicTable, public_tables
+from pipeline.publish.contract import (
+    ACCOUNT_LABEL,
+    ACCOUNTS,
+    PublicTable,
+    is_labelled,
+    public_tables,
+)
 from pipeline.publish.preview import preview_markdown
 from pipeline.resources import DuckDBWarehouse, PublishSettings
 
 
 def column_schema(table: PublicTable) -> dg.TableSchema:
     """The view's columns with their DuckDB types and docs, from the mart's .yml."""
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(name, type=table.data_type(name) or "unknown", description=text or None)
-            for name, text in table.model.columns.items()
-        ]
-    )
+    columns = [
+        dg.TableColumn(name, type=table.data_type(name) or "unknown", description=text or None)
+        for name, text in table.model.columns.items()
+    ]
+    if is_labelled(table, list(table.model.columns)):
+        accounts = next(t for t in public_tables() if t.name == ACCOUNTS)
+        columns.append(
+            dg.TableColumn(
+                ACCOUNT_LABEL,
+                type=accounts.data_type(ACCOUNT_LABEL) or "unknown",
+                description=accounts.comment(ACCOUNT_LABEL),
+            )
+        )
+    return dg.TableSchema(columns=columns)
 
 
 BI_SPECS = [

@@ -77,10 +77,27 @@ def public_tables() -> list[PublicTable]:
     )
 
 
-def view_sql(view: str, columns: list[str], source: str) -> str:
-    """`create or replace view <view> as select <columns> from <source>`."""
-    listed = ",\n    ".join(columns)
-    return f"create or replace view {view} as\nselect\n    {listed}\nfrom {source}"
+# Every bi view with an account_id also shows the account's label, from this mart.
+ACCOUNTS = "dim_accounts"
+ACCOUNT_LABEL = "account_label"
+
+
+def is_labelled(table: PublicTable, columns: list[str]) -> bool:
+    """Whether the table's bi view carries account_label (joined from dim_accounts)."""
+    return table.name != ACCOUNTS and "account_id" in columns
+
+
+def view_sql(view: str, columns: list[str], source: str, accounts: str | None = None) -> str:
+    """`create or replace view <view> as select <columns> from <source>`; with `accounts` (the
+    relation of dim_accounts beside it), account_label joined on as the last column."""
+    if accounts is None:
+        listed = ",\n    ".join(columns)
+        return f"create or replace view {view} as\nselect\n    {listed}\nfrom {source}"
+    listed = ",\n    ".join([*(f"t.{c}" for c in columns), f"a.{ACCOUNT_LABEL}"])
+    return (
+        f"create or replace view {view} as\nselect\n    {listed}\nfrom {source} as t\n"
+        f"left join {accounts} as a on t.account_id = a.account_id"
+    )
 
 
 def quote_literal(text: str) -> str:
@@ -92,8 +109,11 @@ def comment_statements(
 ) -> list[str]:
     """COMMENT ON statements for a view or table (DuckDB and PostgreSQL both take this form)."""
     statements = [f"comment on {kind} {relation} is {quote_literal(table.description)}"]
-    for column in columns:
-        text = table.comment(column)
+    described = [(column, table.comment(column)) for column in columns]
+    if kind == "view" and is_labelled(table, columns):
+        accounts = next(t for t in public_tables() if t.name == ACCOUNTS)
+        described.append((ACCOUNT_LABEL, accounts.comment(ACCOUNT_LABEL)))
+    for column, text in described:
         if text:
             statements.append(f"comment on column {relation}.{column} is {quote_literal(text)}")
     return statements

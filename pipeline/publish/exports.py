@@ -24,9 +24,11 @@ import duckdb
 import orjson
 
 from pipeline.publish.contract import (
+    ACCOUNTS,
     DAY_COLUMN,
     SCHEMA_VERSION,
     comment_statements,
+    is_labelled,
     public_tables,
     quote_literal,
     view_sql,
@@ -132,7 +134,8 @@ def write_release(
         if table.partitioned and rows == 0:
             reader = empty_relation(names, types)
         view = f"bi.{table.name}"
-        view_statements.append(view_sql(view, names, reader) + ";")
+        accounts = "read_parquet('dim_accounts.parquet')" if is_labelled(table, names) else None
+        view_statements.append(view_sql(view, names, reader, accounts) + ";")
         view_statements += [s + ";" for s in comment_statements(table, view, names)]
     sheets = None
     if spreadsheets:
@@ -250,7 +253,8 @@ def bi_views_in_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for table in public_tables():
         names = [n for n, _ in _columns(con, f"marts.{table.name}")]
         view = f"bi.{table.name}"
-        con.execute(view_sql(view, names, f"marts.{table.name}"))
+        accounts = f"marts.{ACCOUNTS}" if is_labelled(table, names) else None
+        con.execute(view_sql(view, names, f"marts.{table.name}", accounts))
         for statement in comment_statements(table, view, names):
             con.execute(statement)
         counts[view] = con.execute(f"select count(*) from {view}").fetchall()[0][0]

@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 import orjson
 import sqlalchemy as sa
 
-from pipeline.publish.contract import comment_statements, public_tables, quote_literal, view_sql
+from pipeline.publish.contract import (
+    ACCOUNTS,
+    comment_statements,
+    is_labelled,
+    public_tables,
+    quote_literal,
+    view_sql,
+)
 
 # SQLSTATEs the switch retries on: it could not get its locks in time, or lost a deadlock.
 LOCK_NOT_AVAILABLE = "55P03"
@@ -150,7 +157,8 @@ def _repoint(connection: sa.Connection, schema: str, target: str, manifest: dict
     for name, spec in manifest["tables"].items():
         names = [c["name"] for c in spec["columns"]]
         view = f"{schema}.bi_{name}"
-        _replace_view(connection, view, view_sql(view, names, f"{target}.{name}"))
+        accounts = f"{target}.{ACCOUNTS}" if is_labelled(tables[name], names) else None
+        _replace_view(connection, view, view_sql(view, names, f"{target}.{name}", accounts))
         for statement in comment_statements(tables[name], view, names):
             literal_sql(connection, statement)
     release_view = f"{schema}.release"

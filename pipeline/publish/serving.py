@@ -14,7 +14,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.publish.contract import comment_statements, public_tables, view_sql
+from pipeline.publish.contract import (
+    ACCOUNTS,
+    comment_statements,
+    is_labelled,
+    public_tables,
+    view_sql,
+)
 from pipeline.publish.exports import empty_relation, release_manifest
 
 SERVING_FILE = "analytics.duckdb"
@@ -63,7 +69,8 @@ def build_serving_file(root: Path, release_id: str) -> Path:
                 source = f"read_parquet('{path}')"
             con.execute(f"create table marts.{name} as select {', '.join(names)} from {source}")
             view = f"bi.{name}"
-            con.execute(view_sql(view, names, f"marts.{name}"))
+            accounts = f"marts.{ACCOUNTS}" if is_labelled(tables[name], names) else None
+            con.execute(view_sql(view, names, f"marts.{name}", accounts))
             for statement in comment_statements(tables[name], view, names):
                 con.execute(statement)
         con.execute("checkpoint")

@@ -7,6 +7,7 @@ from pipeline.definitions import defs
 
 ASSET_KEYS = [
     "alerts/projects_at_risk",
+    "bi/dim_accounts",
     "bi/dim_dates",
     "bi/dim_goals",
     "bi/dim_milestones",
@@ -51,6 +52,7 @@ ASSET_KEYS = [
     "intermediate/int_task_completions",
     "intermediate/int_task_days",
     "intermediate/int_task_state_intervals",
+    "marts/dim_accounts",
     "marts/dim_dates",
     "marts/dim_goals",
     "marts/dim_milestones",

@@ -63,7 +63,8 @@ def _view_columns(views_sql: str, name: str) -> set[str]:
     """The select list of `create or replace view bi.<name>` in a views.sql."""
     start = views_sql.index(f"create or replace view bi.{name} as\nselect\n")
     body = views_sql[start:].split("\n", 2)[2].split("\nfrom ", 1)[0]
-    return {column.strip() for column in body.split(",")}
+    # Columns are t.<name> when the view joins the account label (a.account_label) on.
+    return {column.strip().removeprefix("t.").removeprefix("a.") for column in body.split(",")}
 
 
 def _duckdb_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
