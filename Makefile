@@ -16,10 +16,13 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m pipeline demo
 
-# The Dagster UI with every asset, check, schedule and sensor; the instance in dagster_home/
-# limits the duckdb_writer pool to 1.
+# The Dagster UI with every asset, check, schedule and sensor, on the instance the CLI writes
+# to (DAGSTER_HOME, default dagster_home/), so it shows the demo's runs: make ui PORT=3001
+DAGSTER_HOME ?= $(CURDIR)/dagster_home
+PORT ?= 3000
+HOST ?= 127.0.0.1
 ui: $(VENV)/.installed
-	DAGSTER_HOME=$(CURDIR)/dagster_home $(VENV)/bin/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -4,9 +4,35 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.publish import exports
-from pipeline.publish.contract import public_tables
+from pipeline.publish import exports, serving
+from pipeline.publish.contract import (
+    ACCOUNT_LABEL,
+    ACCOUNTS,
+    PublicTable,
+    is_labelled,
+    public_tables,
+)
+from pipeline.publish.preview import preview_markdown
 from pipeline.resources import DuckDBWarehouse, PublishSettings
+
+
+def column_schema(table: PublicTable) -> dg.TableSchema:
+    """The view's columns with their DuckDB types and docs, from the mart's .yml."""
+    columns = [
+        dg.TableColumn(name, type=table.data_type(name) or "unknown", description=text or None)
+        for name, text in table.model.columns.items()
+    ]
+    if is_labelled(table, list(table.model.columns)):
+        accounts = next(t for t in public_tables() if t.name == ACCOUNTS)
+        columns.append(
+            dg.TableColumn(
+                ACCOUNT_LABEL,
+                type=accounts.data_type(ACCOUNT_LABEL) or "unknown",
+                description=accounts.comment(ACCOUNT_LABEL),
+            )
+        )
+    return dg.TableSchema(columns=columns)
+
 
 BI_SPECS = [
     dg.AssetSpec(
@@ -15,6 +41,7 @@ BI_SPECS = [
         kinds={"duckdb"},
         deps=[dg.AssetKey(["marts", t.name])],
         description=f"The public view over marts.{t.name}. {t.description}",
+        metadata={"dagster/column_schema": column_schema(t)},
     )
     for t in public_tables()
 ]
@@ -27,10 +54,14 @@ def bi_views(warehouse: DuckDBWarehouse):
     con = warehouse.connect()
     try:
         counts = exports.bi_views_in_warehouse(con)
+        previews = {view: preview_markdown(con, view) for view in counts}
     finally:
         con.close()
     for view, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=view.split("."), metadata={"row_count": rows})
+        yield dg.MaterializeResult(
+            asset_key=view.split("."),
+            metadata={"row_count": rows, "preview": dg.MetadataValue.md(previews[view])},
+        )
 
 
 @dg.asset(
@@ -49,7 +80,12 @@ def exports_release(
     root = Path(publish.exports_dir)
     con = warehouse.connect(read_only=True)
     try:
-        manifest = exports.write_release(con, root, include_free_text=publish.include_free_text)
+        manifest = exports.write_release(
+            con,
+            root,
+            include_free_text=publish.include_free_text,
+            spreadsheets=publish.spreadsheets,
+        )
         account_manifests = []
         if publish.per_account:
             for account_id in exports.account_ids(con):
@@ -73,6 +109,7 @@ def exports_release(
             "export_seconds": manifest["export_seconds"],
             "accounts_exported": len(account_manifests),
             "include_free_text": publish.include_free_text,
+            "spreadsheets": publish.spreadsheets,
         }
     )
 
@@ -156,7 +193,7 @@ def serving_file(
     aside and moved in with one rename, for BI tools to open read-only."""
     root = Path(publish.exports_dir)
     release_id = _latest_release(context, ["exports", "release"])
-    path = exports.build_serving_file(root, release_id)
+    path = serving.build_serving_file(root, release_id)
     return dg.MaterializeResult(
         metadata={
             "release_id": release_id,
@@ -171,23 +208,33 @@ def serving_file(
     group_name="publish",
     kinds={"postgres"},
     deps=[exports_release],
+    output_required=False,
 )
-def postgres_copy(
-    context: dg.AssetExecutionContext, publish: PublishSettings
-) -> dg.MaterializeResult:
-    """The checked release in PostgreSQL (tables and bi_ views, one transaction, COPY), when
-    BUILDOS_ANALYTICS_POSTGRES_URL is set; otherwise reports that it is off."""
+def postgres_copy(context: dg.AssetExecutionContext, publish: PublishSettings):
+    """The checked release in PostgreSQL when BUILDOS_ANALYTICS_POSTGRES_URL is set: built
+    beside the published one (tables with keys, indexes and comments), then the stable bi_
+    views switched to it in a short transaction that gives way to readers. Without a URL
+    nothing is published and the asset is not materialized."""
     if not publish.postgres_url:
-        return dg.MaterializeResult(
-            metadata={"published": False, "reason": "no PostgreSQL URL configured"}
-        )
+        context.log.info("PostgreSQL is off: no BUILDOS_ANALYTICS_POSTGRES_URL configured")
+        return
     from pipeline.publish.postgres import publish_release
 
     release_id = _latest_release(context, ["exports", "release"])
     result = publish_release(
-        publish.postgres_url, Path(publish.exports_dir), release_id, publish.postgres_schema
+        publish.postgres_url,
+        Path(publish.exports_dir),
+        release_id,
+        publish.postgres_schema,
+        publish.switch_policy(),
     )
-    return dg.MaterializeResult(metadata={"published": True, **result, "row_count": result["rows"]})
+    yield dg.MaterializeResult(
+        metadata={
+            **{k: v for k, v in result.items() if k != "dropped_releases"},
+            "dropped_releases": ", ".join(result["dropped_releases"]) or "none",
+            "row_count": result["rows"],
+        }
+    )
 
 
 publish_assets = [bi_views, exports_release, exports_current, serving_file, postgres_copy]

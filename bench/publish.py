@@ -11,7 +11,7 @@
     parts of our export measured one at a time (zstd; month partitions written by DuckDB's
     partition_by, as the export first did, or by one COPY per month, as it does now; a
     count(*) per table).
-(c) our PostgreSQL publish (publish_release: one transaction, COPY) against (d) a plain
+(c) our PostgreSQL publish (publish_release: build beside with COPY, switch) against (d) a plain
     SQLAlchemy insert (`connection.execute(table.insert(), list_of_dicts)`) of the same rows
     into a scratch schema, as rows/s for each and their ratio. The baseline's rows are read
     into Python before its clock starts (a head start in its favour).
@@ -190,8 +190,10 @@ def drop_schemas(url: str, schemas: list[str]) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as connection:
-            for schema in schemas:
-                connection.execute(sa.text(f"drop schema if exists {schema} cascade"))
+            # Each one, and its release schemas (<schema>__r<release>).
+            names = connection.execute(sa.text("select nspname from pg_namespace")).scalars()
+            for name in [n for n in names if any(n.startswith(s) for s in schemas)]:
+                connection.execute(sa.text(f"drop schema if exists {name} cascade"))
     finally:
         engine.dispose()
 
@@ -244,7 +246,7 @@ def main() -> None:
         con.close()
         export_phase(db, work, args.export_replicas, args.repeats)
     finally:
-        drop_schemas(args.postgres_url, [ours_schema, f"{ours_schema}__next", plain_schema])
+        drop_schemas(args.postgres_url, [ours_schema, plain_schema])
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -275,7 +277,7 @@ def postgres_phase(
     copy_rate = total / result["seconds"]
     insert_rate = total / insert_seconds
     print(
-        f"  (c) our publish (one transaction, COPY)  {result['seconds']:8.2f} s"
+        f"  (c) our publish (COPY, keys, switch)    {result['seconds']:8.2f} s"
         f"  {copy_rate:>10,.0f} rows/s"
     )
     print(

@@ -435,13 +435,18 @@ def publish_options(command):
             is_flag=True,
             help="Also write one export per account under exports/accounts/.",
         ),
+        click.option(
+            "--spreadsheets",
+            is_flag=True,
+            help="Also write CSV files and an Excel workbook (exports/current/spreadsheets/).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _publish_resource(exports_dir, postgres_url, include_free_text, per_account):
+def _publish_resource(exports_dir, postgres_url, include_free_text, per_account, spreadsheets):
     from pipeline.resources import PublishSettings
 
     return PublishSettings(
@@ -449,6 +454,7 @@ def _publish_resource(exports_dir, postgres_url, include_free_text, per_account)
         postgres_url=postgres_url,
         include_free_text=include_free_text,
         per_account=per_account,
+        spreadsheets=spreadsheets,
     )
 
 
@@ -487,7 +493,7 @@ def build(db) -> None:
 )
 @db_option
 @publish_options
-def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> None:
+def publish(db, exports_dir, postgres_url, include_free_text, per_account, spreadsheets) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import materialize
 
@@ -495,17 +501,23 @@ def publish(db, exports_dir, postgres_url, include_free_text, per_account) -> No
         _keys_in_groups(("publish",)),
         {
             "warehouse": DuckDBWarehouse(path=db),
-            "publish": _publish_resource(exports_dir, postgres_url, include_free_text, per_account),
+            "publish": _publish_resource(
+                exports_dir, postgres_url, include_free_text, per_account, spreadsheets
+            ),
         },
         raise_on_error=False,
     )
     _print_checks(result)
     if not result.success:
+        errors = _step_errors(result)
+        reason = "; ".join(errors) if errors else "a blocking check failed (see above)"
         raise click.ClickException(
-            "publishing stopped: a blocking check failed (see above); "
-            "BI tools still see the previous release"
+            f"publishing stopped: {reason}\nBI tools still see the previous release"
         )
     _print_outputs(db, exports_dir, postgres_url)
+    if spreadsheets:
+        folder = Path(exports_dir).resolve() / "current" / "spreadsheets"
+        click.echo(f"  CSV files and Excel workbook:      {folder}")
 
 
 def _print_outputs(db, exports_dir, postgres_url) -> None:
@@ -517,6 +529,19 @@ def _print_outputs(db, exports_dir, postgres_url) -> None:
     click.echo(f"  serving file for BI (read-only):   {exports / 'analytics.duckdb'}")
     if postgres_url:
         click.echo("  PostgreSQL:                        schema buildos_analytics")
+
+
+def _step_errors(result) -> list[str]:
+    """The error message of every step that raised (a failed check is not one)."""
+    errors = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            # Dagster wraps what the step raised; that (not its own causes) is the message.
+            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+                error = error.cause
+            errors.append(f"{event.step_key}: {error.message.strip()}")
+    return errors
 
 
 def _print_checks(result) -> None:

@@ -174,9 +174,25 @@ class PublishSettings(dg.ConfigurableResource):
     exports_dir: str = "exports"
     include_free_text: bool = False  # brain dump content, descriptions, log text: off by default
     per_account: bool = False  # also write exports/accounts/<account_id>/, one per account
+    spreadsheets: bool = False  # also CSV files and an Excel workbook in the release
     keep_releases: int = 3
     postgres_url: str | None = None
     postgres_schema: str = "buildos_analytics"
+    # The switch to a new release waits for readers at most this long per attempt (keep it
+    # under PostgreSQL's deadlock_timeout, 1 s by default), for this many attempts.
+    postgres_lock_timeout_ms: int = 500
+    postgres_switch_attempts: int = 8
+    # A replaced release's schema stays this long for readers that name it directly.
+    postgres_grace_seconds: float = 600.0
+
+    def switch_policy(self):
+        from pipeline.publish.postgres_switch import SwitchPolicy
+
+        return SwitchPolicy(
+            lock_timeout_ms=self.postgres_lock_timeout_ms,
+            attempts=self.postgres_switch_attempts,
+            grace_seconds=self.postgres_grace_seconds,
+        )
 
 
 def publish_from_env() -> PublishSettings:

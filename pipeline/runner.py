@@ -1,17 +1,40 @@
-"""Run the Definitions' assets from the command line: same assets, resources from options."""
+"""Run the Definitions' assets from the command line: same assets, resources from options, and
+the same persistent Dagster instance as `make ui`, so the UI shows what the CLI did."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.definitions import defs
+from pipeline.paths import PROJECT_ROOT
 from pipeline.resources import ProgressReporter
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The instance the CLI and `make ui` share: $DAGSTER_HOME, else dagster_home/ in the project
+# (its dagster.yaml is versioned; the run history, logs and schedules' state beside it are not).
+DEFAULT_DAGSTER_HOME = PROJECT_ROOT / "dagster_home"
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME)
+
+
+@contextmanager
+def persistent_instance() -> Iterator[dg.DagsterInstance]:
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        yield instance
+    finally:
+        instance.dispose()
 
 
 class RichProgress(ProgressReporter):
@@ -66,10 +89,12 @@ def materialize(
         else None
     )
     config = {**QUIET_LOGS, **(run_config or {})}
-    return dg.materialize(
-        assets,
-        resources=merged,
-        run_config=config,
-        selection=selection,
-        raise_on_error=raise_on_error,
-    )
+    with persistent_instance() as instance:
+        return dg.materialize(
+            assets,
+            resources=merged,
+            run_config=config,
+            selection=selection,
+            raise_on_error=raise_on_error,
+            instance=instance,
+        )

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.locks import locked_error
+
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 CATALOG = "warehouse"
 
@@ -48,7 +50,11 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con = duckdb.connect()
     literal = str(path).replace("'", "''")
     mode = " (read_only)" if read_only else ""
-    con.execute(f"attach '{literal}' as {CATALOG}{mode}")
+    try:
+        con.execute(f"attach '{literal}' as {CATALOG}{mode}")
+    except duckdb.IOException as error:
+        con.close()
+        raise locked_error(path, read_only, error) from error
     con.execute(f"use {CATALOG}")
     con.execute("set timezone = 'UTC'")
     if not read_only:

@@ -4,7 +4,7 @@ Layout under the exports folder:
 
     releases/<release_id>/        one complete export: Parquet files, manifest.json, views.sql
     current -> releases/<id>      a symlink, replaced atomically (os.replace) on publish
-    analytics.duckdb              the serving file BI tools open read-only; replaced atomically
+    analytics.duckdb              the serving file (pipeline/publish/serving.py)
     accounts/<account_id>/...     the same per account, when per-account exports are on
 
 A reader who resolves `current` once (or opens analytics.duckdb) sees one release whole: files
@@ -23,18 +23,19 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from pipeline import warehouse
 from pipeline.publish.contract import (
+    ACCOUNTS,
     DAY_COLUMN,
     SCHEMA_VERSION,
     comment_statements,
+    is_labelled,
     public_tables,
+    quote_literal,
     view_sql,
 )
 from pipeline.publish.graph import write_graph_files
 
 ROW_GROUP_SIZE = 122_880  # DuckDB's own default row group: good for scans and pruning
-SERVING_FILE = "analytics.duckdb"
 
 
 def new_release_id(now: datetime | None = None) -> str:
@@ -66,8 +67,10 @@ def write_release(
     include_free_text: bool,
     account_id: str | None = None,
     release_id: str | None = None,
+    spreadsheets: bool = False,
 ) -> dict:
-    """Export every public table to a new release directory; returns its manifest."""
+    """Export every public table to a new release directory; returns its manifest. With
+    `spreadsheets`, also CSV files and an Excel workbook (pipeline/publish/spreadsheets.py)."""
     release_id = release_id or new_release_id()
     final = root / "releases" / release_id
     building = root / "releases" / f".building-{release_id}"
@@ -75,6 +78,7 @@ def write_release(
     building.mkdir(parents=True)
     started = time.perf_counter()
     tables = {}
+    selects: dict[str, tuple[str, list]] = {}
     view_statements = ["create schema if not exists bi;"]
     for table in public_tables():
         columns = _columns(con, f"marts.{table.name}")
@@ -86,6 +90,7 @@ def write_release(
         if account_id is not None and "account_id" in types:
             select += " where account_id = ?"
             params = [account_id]
+        selects[table.name] = (select, params)
         options = f"format parquet, compression zstd, row_group_size {ROW_GROUP_SIZE}"
         if table.partitioned:
             # One COPY per month into month=YYYY-MM/, the layout partition_by (month) writes, at
@@ -128,10 +133,16 @@ def write_release(
             else f"read_parquet('{path}')"
         )
         if table.partitioned and rows == 0:
-            reader = _empty_relation(names, types)
+            reader = empty_relation(names, types)
         view = f"bi.{table.name}"
-        view_statements.append(view_sql(view, names, reader) + ";")
+        accounts = "read_parquet('dim_accounts.parquet')" if is_labelled(table, names) else None
+        view_statements.append(view_sql(view, names, reader, accounts) + ";")
         view_statements += [s + ";" for s in comment_statements(table, view, names)]
+    sheets = None
+    if spreadsheets:
+        from pipeline.publish.spreadsheets import write_spreadsheets
+
+        sheets = write_spreadsheets(con, building, selects)
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "release_id": release_id,
@@ -141,16 +152,41 @@ def write_release(
         "source": [s for s in _sources(con) if account_id in (None, s["account_id"])],
         "export_seconds": round(time.perf_counter() - started, 3),
         "tables": tables,
+        "spreadsheets": sheets,
     }
     manifest["graph"] = write_graph_files(con, building, account_id)
     (building / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    header = (
-        "-- The bi views over this export's Parquet files. Run from this folder:\n"
-        "--   duckdb -c \".read views.sql\" (or con.execute(open('views.sql').read()))\n"
+    view_statements += release_view(manifest)
+    (building / "views.sql").write_text(
+        views_header(root.resolve() / "releases" / release_id) + "\n".join(view_statements) + "\n"
     )
-    (building / "views.sql").write_text(header + "\n".join(view_statements) + "\n")
     os.replace(building, final)
     return manifest
+
+
+def release_view(manifest: dict) -> list[str]:
+    """meta.release as a view of constants, so views.sql names its release as the serving file
+    and PostgreSQL do."""
+    return [
+        "create schema if not exists meta;",
+        "create or replace view meta.release as select "
+        f"{quote_literal(manifest['release_id'])} as release_id, "
+        f"cast({quote_literal(manifest['generated_at'])} as timestamptz) as generated_at, "
+        f"{int(manifest['schema_version'])} as schema_version;",
+    ]
+
+
+def views_header(release: Path) -> str:
+    """The start of views.sql: the release's absolute folder as DuckDB's file search path, so
+    the relative Parquet paths resolve from any working directory. DuckDB also tries the working
+    directory, so a copy of the folder still works when read from inside it."""
+    return (
+        "-- The bi views over this release's Parquet files, for any DuckDB (1.1 or newer):\n"
+        '--   duckdb -c ".read /path/to/views.sql"   or   con.execute(open(path).read())\n'
+        "-- It sets file_search_path for the session: the views resolve their files there (the\n"
+        "-- release folder, which never changes) and else in the working directory.\n"
+        f"set file_search_path = {quote_literal(str(release))};\n"
+    )
 
 
 def _copy(
@@ -162,7 +198,7 @@ def _copy(
     return con.execute(f"copy ({query}) to '{literal}' ({options})", params).fetchall()[0][0]
 
 
-def _empty_relation(names: list[str], types: dict[str, str]) -> str:
+def empty_relation(names: list[str], types: dict[str, str]) -> str:
     casts = ", ".join(f"cast(null as {types[n]}) as {n}" for n in names)
     return f"(select {casts} where false)"
 
@@ -212,46 +248,6 @@ def swap_current(root: Path, release_id: str, keep: int = 3) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def build_serving_file(root: Path, release_id: str) -> Path:
-    """A DuckDB file holding the release's tables (schema marts) and the bi views over them,
-    built aside and moved over analytics.duckdb in one rename."""
-    release = root / "releases" / release_id
-    manifest = release_manifest(root, release_id)
-    target = root / SERVING_FILE
-    building = root / f".{SERVING_FILE}.building-{release_id}"
-    building.unlink(missing_ok=True)
-    con = warehouse.connect(building)
-    try:
-        con.execute("create schema if not exists marts")
-        con.execute("create schema if not exists bi")
-        con.execute("create schema if not exists meta")
-        con.execute(
-            "create table meta.release as select ? as release_id, "
-            "cast(? as timestamptz) as generated_at, ? as schema_version",
-            [release_id, manifest["generated_at"], manifest["schema_version"]],
-        )
-        tables = {t.name: t for t in public_tables()}
-        for name, spec in manifest["tables"].items():
-            names = [c["name"] for c in spec["columns"]]
-            path = str(release / spec["path"]).replace("'", "''")
-            if spec["rows"] == 0:
-                source = _empty_relation(names, {c["name"]: c["type"] for c in spec["columns"]})
-            elif spec["partitioned_by"]:
-                source = f"read_parquet('{path}', hive_partitioning = true)"
-            else:
-                source = f"read_parquet('{path}')"
-            con.execute(f"create table marts.{name} as select {', '.join(names)} from {source}")
-            view = f"bi.{name}"
-            con.execute(view_sql(view, names, f"marts.{name}"))
-            for statement in comment_statements(tables[name], view, names):
-                con.execute(statement)
-        con.execute("checkpoint")
-    finally:
-        con.close()
-    os.replace(building, target)
-    return target
-
-
 def bi_views_in_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The bi schema of the pipeline's own DuckDB: every column, over the marts."""
     con.execute("create schema if not exists bi")
@@ -259,7 +255,8 @@ def bi_views_in_warehouse(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     for table in public_tables():
         names = [n for n, _ in _columns(con, f"marts.{table.name}")]
         view = f"bi.{table.name}"
-        con.execute(view_sql(view, names, f"marts.{table.name}"))
+        accounts = f"marts.{ACCOUNTS}" if is_labelled(table, names) else None
+        con.execute(view_sql(view, names, f"marts.{table.name}", accounts))
         for statement in comment_statements(table, view, names):
             con.execute(statement)
         counts[view] = con.execute(f"select count(*) from {view}").fetchall()[0][0]

@@ -1,9 +1,23 @@
-"""Publish a release to PostgreSQL through SQLAlchemy, in one transaction, with COPY.
+"""Publish a release to PostgreSQL without ever blocking its readers.
 
-The tables and views are built in `<schema>__next`, then the old schema is dropped and the new
-one renamed, all in the same transaction: readers see the previous publish until the commit,
-and a failed publish leaves it untouched. Rows go in with COPY ... FROM STDIN (CSV), never row
-by row. psycopg (3) is the driver: SQLAlchemy URLs look like postgresql+psycopg://host/db.
+Layout, for `postgres_schema` S (buildos_analytics):
+
+    S.bi_<table>, S.release      stable views, the only names BI tools use
+    S__r<release>                one schema per release: its tables (primary keys, indexes,
+                                 comments, ANALYZEd) and its release row; never changed
+
+A publish builds the new release's schema beside the old one and commits it (readers see
+nothing of it yet), then switches: one short transaction, under `lock_timeout`, that repoints
+every stable view at the new schema. A reader whose transaction has read a view holds a lock
+that the switch waits for no longer than `lock_timeout`; then the switch gives way and retries
+with backoff, so new readers queue behind it for at most `lock_timeout` too. A repeatable-read
+transaction older than the new release's data could find its tables empty, so the switch also
+waits until no session holds such an old snapshot. Readers see the old release or the new
+one, whole. Old release schemas are dropped once the release after them has been current for
+`grace_seconds`.
+
+Rows go in with COPY ... FROM STDIN (CSV); psycopg (3) is the driver: SQLAlchemy URLs look
+like postgresql+psycopg://host/db.
 """
 
 from __future__ import annotations
@@ -14,15 +28,31 @@ import time
 from pathlib import Path
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
-from pipeline.publish.contract import comment_statements, public_tables, view_sql
+from pipeline.publish.contract import PublicTable, comment_statements, public_tables, quote_literal
 from pipeline.publish.exports import release_manifest
+from pipeline.publish.postgres_switch import (
+    SwitchBlocked,
+    SwitchPolicy,
+    current_release_schema,
+    drop_expired_releases,
+    drop_schema,
+    literal_sql,
+    set_lock_timeout,
+    sqlstate,
+    switch,
+)
+
+__all__ = ["SwitchBlocked", "SwitchPolicy", "current_release_schema", "publish_release"]
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
 COPY_CHUNK_ROWS = 50_000
+NOT_NULL_VIOLATION = "23502"
 
 
 def postgres_type(duckdb_type: str) -> str:
@@ -52,6 +82,147 @@ def postgres_type(duckdb_type: str) -> str:
     }.get(kind, "text")
 
 
+def release_schema(schema: str, release_id: str) -> str:
+    """The schema that holds one release's tables: `<schema>__r<release id>`."""
+    name = f"{schema}__r" + re.sub(r"[^a-z0-9]", "_", release_id.lower())
+    if not IDENTIFIER.match(name) or len(name) > MAX_IDENTIFIER:
+        raise ValueError(f"release schema name {name!r} is not a PostgreSQL identifier")
+    return name
+
+
+def publish_release(
+    url: str, root: Path, release_id: str, schema: str, policy: SwitchPolicy | None = None
+) -> dict:
+    """Build the release beside the published one, switch the stable views to it, drop
+    releases past their grace period. Raises SwitchBlocked when readers held the views for
+    every attempt (the new schema is dropped; the previous release stays published)."""
+    if not IDENTIFIER.match(schema):
+        raise ValueError(f"not a safe PostgreSQL schema name: {schema!r}")
+    policy = policy or SwitchPolicy()
+    manifest = release_manifest(root, release_id)
+    target = release_schema(schema, release_id)
+    engine = sa.create_engine(url, future=True)
+    started = time.perf_counter()
+    try:
+        with engine.connect() as connection:
+            current = current_release_schema(connection, schema)
+        if current == target:
+            # Already what readers see; rebuilding it would mean dropping it under them.
+            return {
+                "schema": schema,
+                "release_schema": target,
+                "release_id": release_id,
+                "tables": len(manifest["tables"]),
+                "rows": 0,
+                "seconds": 0.0,
+                "switch_seconds": 0.0,
+                "switch_attempts": 0,
+                "dropped_releases": [],
+                "already_published": True,
+            }
+        rows, build_xid = _build(engine, root / "releases" / release_id, manifest, target, policy)
+        built = time.perf_counter()
+        try:
+            attempts = switch(engine, schema, target, manifest, build_xid, policy)
+        except SwitchBlocked:
+            drop_schema(engine, target, policy)
+            raise
+        dropped = drop_expired_releases(engine, schema, policy)
+    finally:
+        engine.dispose()
+    return {
+        "schema": schema,
+        "release_schema": target,
+        "already_published": False,
+        "tables": len(manifest["tables"]),
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 3),
+        "switch_seconds": round(time.perf_counter() - built, 3),
+        "switch_attempts": attempts,
+        "dropped_releases": dropped,
+        "release_id": release_id,
+    }
+
+
+def _build(
+    engine: sa.Engine, release: Path, manifest: dict, target: str, policy: SwitchPolicy
+) -> tuple[int, str]:
+    """The release's schema, whole, in one transaction no reader waits for. Returns the rows
+    copied and the transaction's id (the switch waits for snapshots older than it)."""
+    tables = {t.name: t for t in public_tables()}
+    reader = duckdb.connect()
+    copied = 0
+    try:
+        with engine.begin() as connection:
+            # A leftover of an earlier try at this release (never current: checked above).
+            set_lock_timeout(connection, policy)
+            connection.execute(sa.text(f"drop schema if exists {target} cascade"))
+            connection.execute(sa.text("set local lock_timeout = 0"))
+            connection.execute(sa.text(f"create schema {target}"))
+            stamp = orjson.dumps({"release_id": manifest["release_id"], "switched_at": None})
+            literal_sql(
+                connection, f"comment on schema {target} is {quote_literal(stamp.decode())}"
+            )
+            driver = connection.connection.driver_connection
+            for name, spec in manifest["tables"].items():
+                names = [c["name"] for c in spec["columns"]]
+                types = {c["name"]: c["type"] for c in spec["columns"]}
+                relation = f"{target}.{name}"
+                ddl = ", ".join(f"{n} {postgres_type(types[n])}" for n in names)
+                connection.execute(sa.text(f"create table {relation} ({ddl})"))
+                copied += _copy_table(driver, reader, release / spec["path"], spec, relation)
+                _add_keys(connection, tables[name], relation, names)
+                for statement in comment_statements(tables[name], relation, names, "table"):
+                    literal_sql(connection, statement)
+            connection.execute(
+                sa.text(
+                    f"create table {target}.release as select "
+                    "cast(:release_id as text) as release_id, "
+                    "cast(:generated_at as timestamptz) as generated_at, "
+                    "cast(:version as integer) as schema_version"
+                ),
+                {
+                    "release_id": manifest["release_id"],
+                    "generated_at": manifest["generated_at"],
+                    "version": manifest["schema_version"],
+                },
+            )
+            for name in [*manifest["tables"], "release"]:
+                connection.execute(sa.text(f"analyze {target}.{name}"))
+            xid = connection.execute(sa.text("select pg_current_xact_id()::text")).scalar_one()
+    finally:
+        reader.close()
+    return copied, str(int(xid) % 2**32)  # pg_stat_activity shows 32-bit xids
+
+
+def _add_keys(connection: sa.Connection, table: PublicTable, relation: str, names: list[str]):
+    """The grain as primary key, and the indexes BI filters need: (account_id, project_id,
+    day_date) where the key does not lead with them, and day_date alone for date ranges."""
+    key = [c for c in table.key if c in names]
+    short = relation.split(".")[-1]
+    if key and len(key) == len(table.key):
+        connection.execute(sa.text("savepoint primary_key"))
+        try:
+            connection.execute(
+                sa.text(f"alter table {relation} add primary key ({', '.join(key)})")
+            )
+        except sa.exc.DBAPIError as error:
+            if sqlstate(error) != NOT_NULL_VIOLATION:
+                raise
+            # A nullable grain column (nulls are a value of the grain here): unique instead.
+            connection.execute(sa.text("rollback to savepoint primary_key"))
+            connection.execute(
+                sa.text(f"create unique index {short}_grain on {relation} ({', '.join(key)})")
+            )
+    wanted = [c for c in ("account_id", "project_id", "day_date") if c in names]
+    if "project_id" in wanted and key[: len(wanted)] != wanted:
+        connection.execute(
+            sa.text(f"create index {short}_by_project on {relation} ({', '.join(wanted)})")
+        )
+    if "day_date" in names and key[:1] != ["day_date"]:
+        connection.execute(sa.text(f"create index {short}_by_day on {relation} (day_date)"))
+
+
 def _select_for_copy(names: list[str], types: dict[str, str]) -> str:
     parts = []
     for name in names:
@@ -62,74 +233,13 @@ def _select_for_copy(names: list[str], types: dict[str, str]) -> str:
     return ", ".join(parts)
 
 
-def publish_release(url: str, root: Path, release_id: str, schema: str) -> dict:
-    """Copy every table of the release into `schema` and create the bi views beside them."""
-    if not IDENTIFIER.match(schema):
-        raise ValueError(f"not a safe PostgreSQL schema name: {schema!r}")
-    manifest = release_manifest(root, release_id)
-    release = root / "releases" / release_id
-    staging = f"{schema}__next"
-    engine = sa.create_engine(url, future=True)
-    started = time.perf_counter()
-    rows_copied = 0
-    tables = {t.name: t for t in public_tables()}
-    reader = duckdb.connect()
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f"drop schema if exists {staging} cascade"))
-            connection.execute(sa.text(f"create schema {staging}"))
-            driver = connection.connection.driver_connection
-            for name, spec in manifest["tables"].items():
-                columns = spec["columns"]
-                names = [c["name"] for c in columns]
-                types = {c["name"]: c["type"] for c in columns}
-                ddl = ", ".join(f"{n} {postgres_type(types[n])}" for n in names)
-                connection.execute(sa.text(f"create table {staging}.{name} ({ddl})"))
-                rows_copied += _copy_table(
-                    driver, reader, release / spec["path"], spec, f"{staging}.{name}", names, types
-                )
-                view = f"{staging}.bi_{name}"
-                connection.execute(sa.text(view_sql(view, names, f"{staging}.{name}")))
-                for statement in comment_statements(tables[name], view, names):
-                    connection.execute(sa.text(statement))
-            connection.execute(
-                sa.text(
-                    f"create table {staging}.release as select "
-                    f"cast(:release_id as text) as release_id, "
-                    f"cast(:generated_at as timestamptz) as generated_at, "
-                    f"cast(:version as integer) as schema_version"
-                ),
-                {
-                    "release_id": release_id,
-                    "generated_at": manifest["generated_at"],
-                    "version": manifest["schema_version"],
-                },
-            )
-            connection.execute(sa.text(f"drop schema if exists {schema} cascade"))
-            connection.execute(sa.text(f"alter schema {staging} rename to {schema}"))
-    finally:
-        reader.close()
-        engine.dispose()
-    return {
-        "schema": schema,
-        "tables": len(manifest["tables"]),
-        "rows": rows_copied,
-        "seconds": round(time.perf_counter() - started, 3),
-        "release_id": release_id,
-    }
-
-
 def _copy_table(
-    driver,
-    reader: duckdb.DuckDBPyConnection,
-    path: Path,
-    spec: dict,
-    table: str,
-    names: list[str],
-    types: dict[str, str],
+    driver, reader: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: str
 ) -> int:
     if spec["rows"] == 0:
         return 0
+    names = [c["name"] for c in spec["columns"]]
+    types = {c["name"]: c["type"] for c in spec["columns"]}
     literal = str(path).replace("'", "''")
     source = (
         f"read_parquet('{literal}', hive_partitioning = true)"

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
-from pipeline.resources import BuildOSResource, DuckDBWarehouse, PublishSettings
+from pipeline.resources import BuildOSResource, DeliverySettings, DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
 
 
@@ -21,6 +21,7 @@ def demo_db(tmp_path_factory):
             "buildos": BuildOSResource(sandbox_seed=3),
             "warehouse": DuckDBWarehouse(path=str(path)),
             "publish": PublishSettings(exports_dir=str(folder / "exports")),
+            "deliver": DeliverySettings(dashboard_dir=str(folder / "dashboards")),
         },
     )
     return path, result

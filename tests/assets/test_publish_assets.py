@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from pipeline.publish import exports
+from pipeline.publish import exports, postgres
+from pipeline.publish.serving import SERVING_FILE
 from pipeline.resources import DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
 from tests.pipeline.publish.publish_helpers import (
@@ -134,7 +135,7 @@ def test_a_dropped_column_without_a_version_bump_stops_the_swaps(demo_db, tmp_pa
         }
 
         assert exports.current_manifest(root)["release_id"] == first_release
-        serving = duckdb.connect(str(root / exports.SERVING_FILE), read_only=True)
+        serving = duckdb.connect(str(root / SERVING_FILE), read_only=True)
         try:
             held = serving.execute("select release_id from meta.release").fetchall()
             assert held == [(first_release,)]
@@ -147,6 +148,45 @@ def test_a_dropped_column_without_a_version_bump_stops_the_swaps(demo_db, tmp_pa
             with engine.connect() as connection:
                 release = connection.execute(sa.text(f"select release_id from {schema}.release"))
                 assert release.scalar_one() == first_release
-                assert f"{schema}__next" not in schema_names(connection)
+                releases = {n for n in schema_names(connection) if n.startswith(f"{schema}__")}
+                assert releases == {postgres.current_release_schema(connection, schema)}
         finally:
             engine.dispose()
+
+
+def test_postgres_is_not_shown_as_materialized_when_nothing_was_published(demo_db, tmp_path):
+    db = copy_warehouse(demo_db, tmp_path / "pipeline")
+    result = _publish(db, PublishSettings(exports_dir=str(tmp_path / "exports")))
+    assert result.success
+    materialized = _materialized(result)
+    assert "exports/analytics_duckdb" in materialized
+    assert "postgres/buildos_analytics" not in materialized
+
+
+def test_bi_assets_show_typed_documented_columns():
+    from assets.publish import BI_SPECS
+
+    for spec in BI_SPECS:
+        columns = spec.metadata["dagster/column_schema"].columns
+        assert columns, spec.key
+        for column in columns:
+            assert column.type not in ("string", "unknown"), (spec.key, column.name)
+            assert column.description, (spec.key, column.name)
+    burndown = next(s for s in BI_SPECS if s.key.path == ["bi", "fct_burndown_daily"])
+    types = {c.name: c.type for c in burndown.metadata["dagster/column_schema"].columns}
+    assert types["day_date"] == "DATE"
+    assert types["scope_tasks"] == "BIGINT"
+    assert types["ideal_remaining_tasks"] == "DOUBLE"
+
+
+def test_previews_round_numbers():
+    from decimal import Decimal
+
+    from pipeline.publish.preview import cell
+
+    assert cell(2.3333333333333335) == "2.33"
+    assert cell(1234.5) == "1,234.5"
+    assert cell(3.0) == "3"
+    assert cell(Decimal("0.125")) == "0.12"
+    assert cell(None) == ""
+    assert cell("a|b") == "a\\|b"

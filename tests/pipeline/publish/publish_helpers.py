@@ -13,12 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import orjson
 import polars as pl
 import polars.selectors as cs
 import sqlalchemy as sa
 
 from pipeline import warehouse
 from pipeline.publish import exports
+from pipeline.publish.serving import build_serving_file
 
 # CI sets this to its own server; the default is the local test server (trust auth).
 POSTGRES_URL = os.environ.get(
@@ -43,7 +45,12 @@ def demo_warehouse(tmp_path_factory) -> Path:
     db = folder / "warehouse.duckdb"
     if db.exists():
         return db
-    from pipeline.resources import BuildOSResource, DuckDBWarehouse, PublishSettings
+    from pipeline.resources import (
+        BuildOSResource,
+        DeliverySettings,
+        DuckDBWarehouse,
+        PublishSettings,
+    )
     from pipeline.runner import materialize
 
     building = folder / "building"
@@ -55,6 +62,7 @@ def demo_warehouse(tmp_path_factory) -> Path:
             "buildos": BuildOSResource(sandbox_seed=3),
             "warehouse": DuckDBWarehouse(path=str(building / "warehouse.duckdb")),
             "publish": PublishSettings(exports_dir=str(building / "exports")),
+            "deliver": DeliverySettings(dashboard_dir=str(building / "dashboards")),
         },
     )
     (building / "warehouse.duckdb").rename(db)
@@ -73,7 +81,7 @@ def publish_files(
 ) -> dict:
     """What the publish assets do for files, in order: a release, the serving file, the swap."""
     manifest = exports.write_release(con, root, include_free_text=include_free_text)
-    exports.build_serving_file(root, manifest["release_id"])
+    build_serving_file(root, manifest["release_id"])
     exports.swap_current(root, manifest["release_id"])
     return manifest
 
@@ -125,7 +133,8 @@ def schema_names(connection: sa.Connection) -> set[str]:
 
 @contextmanager
 def scratch_schema(prefix: str = "test_publish") -> Iterator[str]:
-    """A PostgreSQL schema name no other test uses; it (and its __next) is dropped afterwards."""
+    """A PostgreSQL schema name no other test uses; it and its release schemas are dropped
+    afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         yield schema
@@ -133,7 +142,19 @@ def scratch_schema(prefix: str = "test_publish") -> Iterator[str]:
         engine = sa.create_engine(POSTGRES_URL)
         try:
             with engine.begin() as connection:
-                for name in (schema, f"{schema}__next"):
+                names = [name for name in schema_names(connection) if name.startswith(schema)]
+                for name in names:
                     connection.execute(sa.text(f"drop schema if exists {name} cascade"))
         finally:
             engine.dispose()
+
+
+def clone_release(root: Path, release_id: str, new_id: str) -> str:
+    """A copy of a release under another id (same files and rows): many publishes cheaply."""
+    source = root / "releases" / release_id
+    target = root / "releases" / new_id
+    shutil.copytree(source, target)
+    manifest = orjson.loads((target / "manifest.json").read_bytes())
+    manifest["release_id"] = new_id
+    (target / "manifest.json").write_bytes(orjson.dumps(manifest))
+    return new_id

@@ -8,8 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from pipeline.publish import exports, postgres
+from pipeline.publish import postgres
 from pipeline.publish.contract import public_tables
+from pipeline.publish.serving import SERVING_FILE
 from tests.pipeline.publish.publish_helpers import POSTGRES_URL, publish_db
 
 FREE_TEXT = {t.name: set(t.model.free_text) for t in public_tables() if t.model.free_text}
@@ -19,11 +20,12 @@ def _published_columns(root, manifest: dict, schema: str) -> dict[str, dict[str,
     """table -> output -> the columns that output has, for every table with free text."""
     release = root / "releases" / manifest["release_id"]
     views_sql = (release / "views.sql").read_text()
-    serving = duckdb.connect(str(root / exports.SERVING_FILE), read_only=True)
+    serving = duckdb.connect(str(root / SERVING_FILE), read_only=True)
     engine = sa.create_engine(POSTGRES_URL)
     found = {}
     try:
         with engine.connect() as connection:
+            tables = postgres.current_release_schema(connection, schema)
             for name in FREE_TEXT:
                 spec = manifest["tables"][name]
                 files = sorted(release.glob(spec["path"]))
@@ -38,7 +40,7 @@ def _published_columns(root, manifest: dict, schema: str) -> dict[str, dict[str,
                     "serving marts": _duckdb_columns(serving, "marts", name),
                     "serving bi": _duckdb_columns(serving, "bi", name),
                     "postgres": set(
-                        connection.execute(sa.text(query), {"schema": schema, "table": name})
+                        connection.execute(sa.text(query), {"schema": tables, "table": name})
                         .scalars()
                         .all()
                     ),
@@ -61,7 +63,8 @@ def _view_columns(views_sql: str, name: str) -> set[str]:
     """The select list of `create or replace view bi.<name>` in a views.sql."""
     start = views_sql.index(f"create or replace view bi.{name} as\nselect\n")
     body = views_sql[start:].split("\n", 2)[2].split("\nfrom ", 1)[0]
-    return {column.strip() for column in body.split(",")}
+    # Columns are t.<name> when the view joins the account label (a.account_label) on.
+    return {column.strip().removeprefix("t.").removeprefix("a.") for column in body.split(",")}
 
 
 def _duckdb_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:

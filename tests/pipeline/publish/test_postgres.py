@@ -1,5 +1,6 @@
-"""PostgreSQL holds exactly the marts after a publish (tables and bi_ views), and a publish that
-fails part way leaves the previous one as it was: the whole publish is one transaction."""
+"""PostgreSQL holds exactly the marts after a publish (the release's tables and the stable bi_
+views over them, with keys, indexes and comments), and a publish that fails part way leaves
+the previous one as it was."""
 
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ def _pg_release(connection: sa.Connection, schema: str) -> str:
     return connection.execute(sa.text(f"select release_id from {schema}.release")).scalar_one()
 
 
+def _tables(connection: sa.Connection, schema: str) -> str:
+    """The release schema the stable views read."""
+    found = postgres.current_release_schema(connection, schema)
+    assert found and found.startswith(f"{schema}__r"), found
+    return found
+
+
 def test_postgres_equals_the_marts(pipeline_db, tmp_path, pg_schema):
     root = tmp_path / "exports"
     # Free text included, so the list column (jsonb in PostgreSQL) is compared too.
@@ -49,26 +57,27 @@ def test_postgres_equals_the_marts(pipeline_db, tmp_path, pg_schema):
     try:
         with engine.connect() as connection:
             assert _pg_release(connection, pg_schema) == manifest["release_id"]
+            tables = _tables(connection, pg_schema)
             types = dict(
                 connection.execute(
                     sa.text(
                         "select column_name, data_type from information_schema.columns "
                         "where table_schema = :schema and table_name = 'fct_project_status'"
                     ),
-                    {"schema": pg_schema},
+                    {"schema": tables},
                 ).all()
             )
             assert types["recent_updates"] == "jsonb"
             for name, spec in manifest["tables"].items():
                 columns = [c["name"] for c in spec["columns"]]
                 mart_rows = con.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
-                assert _pg_count(connection, f"{pg_schema}.{name}") == mart_rows, name
+                assert _pg_count(connection, f"{tables}.{name}") == mart_rows, name
                 assert _pg_count(connection, f"{pg_schema}.bi_{name}") == mart_rows, name
                 if name in FULL_CONTENT_TABLES:
                     marts = normalized_rows(
                         con.execute(f"select {', '.join(columns)} from marts.{name}").fetchall()
                     )
-                    assert _pg_rows(connection, f"{pg_schema}.{name}", columns) == marts
+                    assert _pg_rows(connection, f"{tables}.{name}", columns) == marts
                     assert _pg_rows(connection, f"{pg_schema}.bi_{name}", columns) == marts
             comment = connection.execute(
                 sa.text("select obj_description(to_regclass(:view), 'pg_class')"),
@@ -127,12 +136,68 @@ def test_a_failed_publish_leaves_the_previous_one(
             postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema)
         with engine.connect() as connection:
             assert _pg_release(connection, pg_schema) == first["release_id"]
+            tables = _tables(connection, pg_schema)
             for name, spec in first["tables"].items():
-                assert _pg_count(connection, f"{pg_schema}.{name}") == spec["rows"], name
+                assert _pg_count(connection, f"{tables}.{name}") == spec["rows"], name
                 assert _pg_count(connection, f"{pg_schema}.bi_{name}") == spec["rows"], name
             names = schema_names(connection)
             assert pg_schema in names
-            assert f"{pg_schema}__next" not in names
+            # The failed release's schema is gone: only the published one is left.
+            assert {n for n in names if n.startswith(f"{pg_schema}__")} == {tables}
     finally:
         engine.dispose()
         con.close()
+
+
+def test_tables_have_comments_primary_keys_and_the_indexes_bi_needs(
+    pipeline_db, tmp_path, pg_schema
+):
+    root = tmp_path / "exports"
+    manifest = publish_db(pipeline_db, root)
+    postgres.publish_release(POSTGRES_URL, root, manifest["release_id"], pg_schema)
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            tables = _tables(connection, pg_schema)
+            for name in manifest["tables"]:
+                relation = f"{tables}.{name}"
+                comment = connection.execute(
+                    sa.text("select obj_description(to_regclass(:t), 'pg_class')"), {"t": relation}
+                ).scalar_one()
+                assert comment and "Grain:" in comment, name
+                described = connection.execute(
+                    sa.text(
+                        "select count(*) from pg_attribute where attrelid = to_regclass(:t) "
+                        "and attnum > 0 and col_description(attrelid, attnum) is not null"
+                    ),
+                    {"t": relation},
+                ).scalar_one()
+                assert described > 0, name
+                key = connection.execute(
+                    sa.text(
+                        "select pg_get_constraintdef(oid) from pg_constraint "
+                        "where conrelid = to_regclass(:t) and contype = 'p'"
+                    ),
+                    {"t": relation},
+                ).scalar_one_or_none()
+                assert key, f"{name} has no primary key"
+            burndown = connection.execute(
+                sa.text(
+                    "select pg_get_constraintdef(oid) from pg_constraint "
+                    "where conrelid = to_regclass(:t) and contype = 'p'"
+                ),
+                {"t": f"{tables}.fct_burndown_daily"},
+            ).scalar_one()
+            assert burndown == "PRIMARY KEY (account_id, project_id, day_date)"
+            indexes = set(
+                connection.execute(
+                    sa.text(
+                        "select indexdef from pg_indexes where tablename = 'fct_task_flow' "
+                        "and schemaname = :s"
+                    ),
+                    {"s": tables},
+                ).scalars()
+            )
+            assert any("(account_id, project_id)" in i for i in indexes), indexes
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import dagster as dg
 import orjson
 
 from pipeline.paths import PROJECT_ROOT
@@ -20,6 +21,7 @@ def test_publish_command_exits_zero_and_prints_the_outputs(pipeline_db, tmp_path
         for k, v in os.environ.items()
         if k not in ("BUILDOS_ANALYTICS_POSTGRES_URL", "BUILDOS_ANALYTICS_EXPORTS")
     }
+    env["DAGSTER_HOME"] = str(tmp_path / "dagster_home")
     done = subprocess.run(
         [
             sys.executable,
@@ -48,3 +50,18 @@ def test_publish_command_exits_zero_and_prints_the_outputs(pipeline_db, tmp_path
     manifest = orjson.loads((exports / "current" / "manifest.json").read_bytes())
     assert set(manifest["tables"]) == {t.name for t in public_tables()}
     assert (exports / "analytics.duckdb").is_file()
+    # The run went to the persistent instance `make ui` reads: the UI shows it.
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    try:
+        event = instance.get_latest_materialization_event(
+            dg.AssetKey(["exports", "analytics_duckdb"])
+        )
+        assert event is not None
+        assert (
+            instance.get_latest_materialization_event(
+                dg.AssetKey(["postgres", "buildos_analytics"])
+            )
+            is None
+        )
+    finally:
+        instance.dispose()

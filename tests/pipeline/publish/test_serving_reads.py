@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline.paths import PROJECT_ROOT
-from pipeline.publish import exports
+from pipeline.publish.serving import SERVING_FILE
 from tests.pipeline.publish.publish_helpers import publish_db
 
 QUERY = "select count(*), sum(tasks_completed) from bi.fct_velocity_weekly"
@@ -46,7 +46,7 @@ def _expected(manifest: dict) -> int:
 def test_sqlalchemy_reads_the_serving_file_read_only(pipeline_db, tmp_path):
     root = tmp_path / "exports"
     manifest = publish_db(pipeline_db, root)
-    path = (root / exports.SERVING_FILE).resolve()
+    path = (root / SERVING_FILE).resolve()
     engine = sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
     try:
         with engine.connect() as connection:
@@ -63,7 +63,7 @@ def test_sqlalchemy_reads_the_serving_file_read_only(pipeline_db, tmp_path):
 def test_readers_work_while_a_writer_holds_the_pipeline_file(pipeline_db, tmp_path):
     root = tmp_path / "exports"
     manifest = publish_db(pipeline_db, root)
-    path = (root / exports.SERVING_FILE).resolve()
+    path = (root / SERVING_FILE).resolve()
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(pipeline_db)],
         stdin=subprocess.PIPE,

@@ -1,0 +1,103 @@
+"""Superset, tried for real: install it in a throwaway venv under /tmp, import the bundle
+(pipeline/publish/superset.py) against a serving file, and query every dataset through
+Superset's own database layer. Prints one line per dataset and a summary (docs/bi.md).
+
+python scripts/superset_try.py [SERVING_FILE] [--venv /tmp/buildos-superset]
+
+Not part of CI: the install downloads Superset 6.1 and its dependencies (a few minutes).
+Superset 6.1's packaging also needs rich, Flask-Caching<2.4 and cachetools; duckdb-engine is
+the SQLAlchemy dialect for the serving file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["apache-superset==6.1.0", "rich", "Flask-Caching<2.4", "cachetools", "duckdb-engine"]
+
+QUERY_EACH = """
+from superset.app import create_app
+app = create_app()
+with app.app_context():
+    from superset.connectors.sqla.models import SqlaTable
+    from superset.extensions import db
+    datasets = db.session.query(SqlaTable).order_by(SqlaTable.table_name).all()
+    failures = 0
+    for dataset in datasets:
+        try:
+            frame = dataset.database.get_df(
+                f"select count(*) as n from {dataset.schema}.{dataset.table_name}"
+            )
+            described = sum(1 for c in dataset.columns if c.description)
+            print(f"{dataset.table_name}: {int(frame['n'][0])} rows, {len(dataset.columns)} "
+                  f"columns ({described} described), {len(dataset.metrics)} metrics")
+        except Exception as error:
+            failures += 1
+            print(f"{dataset.table_name}: FAILED {type(error).__name__}: {error}")
+    print(f"{len(datasets)} datasets queried, {failures} failed")
+"""
+
+
+def run(command: list[str], env: dict) -> None:
+    subprocess.run(command, check=True, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("serving", nargs="?", default="exports/analytics.duckdb")
+    parser.add_argument("--venv", default=str(Path(tempfile.gettempdir()) / "buildos-superset"))
+    arguments = parser.parse_args()
+    serving = Path(arguments.serving).resolve()
+    venv = Path(arguments.venv)
+    if not (venv / "bin" / "superset").exists():
+        run([sys.executable, "-m", "venv", str(venv)], dict(os.environ))
+        run([str(venv / "bin" / "pip"), "install", "--quiet", *PACKAGES], dict(os.environ))
+    home = Path(tempfile.mkdtemp(prefix="buildos-superset-home-"))
+    (home / "superset_config.py").write_text(
+        f"SECRET_KEY = {os.urandom(24).hex()!r}\n"
+        f"SQLALCHEMY_DATABASE_URI = 'sqlite:///{home / 'superset.db'}'\n"
+    )
+    env = {
+        **os.environ,
+        "SUPERSET_CONFIG_PATH": str(home / "superset_config.py"),
+        "SUPERSET_HOME": str(home),
+        "FLASK_APP": "superset",
+    }
+    bundle = home / "buildos_bundle.zip"
+    run(
+        [sys.executable, "-m", "pipeline.publish.superset", str(serving), str(bundle)],
+        {**env, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    superset = str(venv / "bin" / "superset")
+    run([superset, "db", "upgrade"], env)
+    run(
+        [
+            superset,
+            "fab",
+            "create-admin",
+            "--username",
+            "admin",
+            "--firstname",
+            "a",
+            "--lastname",
+            "b",
+            "--email",
+            "admin@localhost",
+            "--password",
+            "admin",
+        ],
+        env,
+    )
+    run([superset, "init"], env)  # roles and permissions: the admin may create databases
+    run([superset, "import-datasources", "-p", str(bundle), "-u", "admin"], env)
+    run([str(venv / "bin" / "python"), "-c", QUERY_EACH], env)
+
+
+if __name__ == "__main__":
+    main()
