@@ -6,19 +6,8 @@ import dagster as dg
 
 from pipeline import model_build
 from pipeline.models import LAYERS, Model, ModelTest, load_models, run_test, write_effort_weights
+from pipeline.preview import preview_markdown
 from pipeline.resources import DuckDBWarehouse, ModelSettings
-
-
-def _preview(con, relation: str, limit: int = 5) -> str:
-    """The first rows as a Markdown table, for the asset's metadata in the UI."""
-    cursor = con.execute(f"select * from {relation} limit {limit}")
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    if not rows:
-        return "(no rows)"
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(str(v)[:40] for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 @dg.asset(
@@ -74,7 +63,8 @@ def account_fingerprints(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
 def _column_schema(model: Model) -> dg.TableSchema:
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name, description=text or None) for name, text in model.columns.items()
+            dg.TableColumn(name, type=model.data_type(name) or "unknown", description=text or None)
+            for name, text in model.columns.items()
         ]
     )
 
@@ -105,7 +95,7 @@ def _model_asset(
         try:
             models.configure(con)
             result = model_build.build(con, model)
-            preview = _preview(con, model.relation) if result.rows is not None else None
+            preview = preview_markdown(con, model.relation) if result.rows is not None else None
         finally:
             con.close()
         metadata = {

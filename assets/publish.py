@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.preview import preview_markdown
 from pipeline.publish import exports, serving
 from pipeline.publish.contract import (
     ACCOUNT_LABEL,
@@ -12,7 +13,6 @@ from pipeline.publish.contract import (
     is_labelled,
     public_tables,
 )
-from pipeline.publish.preview import preview_markdown
 from pipeline.resources import DuckDBWarehouse, PublishSettings
 
 

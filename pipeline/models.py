@@ -54,6 +54,7 @@ class Model:
     # `calendar: true`: each row is a function of its key alone, so what reads it depends on
     # its SQL, not on how far it reaches (the day spine)
     is_calendar: bool = False
+    data_types: dict[str, str] = field(default_factory=dict)  # name -> the .yml's `data_type`
 
     @property
     def schema(self) -> str:
@@ -71,6 +72,10 @@ class Model:
     @property
     def materialization(self) -> str:
         return self.materialized or MATERIALIZATION[self.layer]
+
+    def data_type(self, column: str) -> str | None:
+        """The column's DuckDB type as the .yml declares it (`data_type`), if it does."""
+        return self.data_types.get(column)
 
 
 def table_refs(sql: str) -> tuple[tuple[str, str], ...]:
@@ -196,6 +201,9 @@ def load_model(path: Path) -> Model:
         materialized=_materialized(spec_path, spec),
         fingerprint=spec.get("fingerprint"),
         is_calendar=bool(spec.get("calendar", False)),
+        data_types={
+            c["name"]: c["data_type"] for c in spec.get("columns") or [] if "data_type" in c
+        },
     )
 
 

@@ -23,7 +23,7 @@ from pydantic import Field
 from pipeline.mcp import questions, status
 from pipeline.mcp.metrics import METRICS_DOC, URI_PREFIX, metric_sections
 from pipeline.mcp.source import Ambiguous, AnswerError, Source
-from pipeline.publish.exports import SERVING_FILE
+from pipeline.publish.serving import SERVING_FILE
 
 logger = logging.getLogger(__name__)
 

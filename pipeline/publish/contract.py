@@ -51,10 +51,7 @@ class PublicTable:
 
     def data_type(self, column: str) -> str | None:
         """The column's DuckDB type as the .yml declares it (`data_type`)."""
-        for entry in self.spec.get("columns") or []:
-            if entry["name"] == column:
-                return entry.get("data_type")
-        return None
+        return self.model.data_type(column)
 
     @cached_property
     def key(self) -> tuple[str, ...]:

@@ -115,3 +115,15 @@ def test_every_check_declares_the_models_it_reads():
     assert reads[(dg.AssetKey(["marts", "dim_goals"]), "project_id__relationships")] == {
         dg.AssetKey(["marts", "dim_projects"])
     }
+
+
+def test_every_mart_column_shows_its_declared_type_in_the_ui():
+    """The UI's column schema carries the .yml's data_type, not a blanket "string"."""
+    for key in defs.resolve_asset_graph().get_all_asset_keys():
+        if key.path[0] != "marts":
+            continue
+        spec = defs.get_assets_def(key).specs_by_key[key]
+        columns = spec.metadata["dagster/column_schema"].columns
+        assert columns, key
+        untyped = [c.name for c in columns if c.type in ("unknown", "string")]
+        assert not untyped, f"{key.to_user_string()}: {untyped}"

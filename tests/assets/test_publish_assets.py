@@ -182,7 +182,7 @@ def test_bi_assets_show_typed_documented_columns():
 def test_previews_round_numbers():
     from decimal import Decimal
 
-    from pipeline.publish.preview import cell
+    from pipeline.preview import cell
 
     assert cell(2.3333333333333335) == "2.33"
     assert cell(1234.5) == "1,234.5"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.publish.exports import SERVING_FILE
+from pipeline.publish.serving import SERVING_FILE
 
 
 def read(exports: Path, sql: str, params: list | None = None) -> list[dict]:

@@ -9,7 +9,7 @@ import orjson
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.publish.exports import SERVING_FILE
+from pipeline.publish.serving import SERVING_FILE
 from tests.pipeline.mcp.marts import busiest_project, read, shared_name
 from tests.pipeline.mcp.mcp_helpers import answer, stdio_session
 
