@@ -1,6 +1,9 @@
 """Superset, tried for real: install it in a throwaway venv under /tmp, import the bundle
-(pipeline/publish/superset.py) against a serving file, and query every dataset through
-Superset's own database layer. Prints one line per dataset and a summary (docs/bi.md).
+(pipeline/publish/superset.py) against a serving file with `import-datasources` and then
+`import-dashboards`, query every dataset through Superset's own database layer, and run every
+chart of the starter dashboard through the chart data API (`GET /api/v1/chart/<id>/data/`,
+logged in as the admin). Prints one line per dataset and per chart and a summary (docs/bi.md);
+exits non-zero when a dataset or chart query fails.
 
 python scripts/superset_try.py [SERVING_FILE] [--venv /tmp/buildos-superset]
 
@@ -41,6 +44,42 @@ with app.app_context():
             failures += 1
             print(f"{dataset.table_name}: FAILED {type(error).__name__}: {error}")
     print(f"{len(datasets)} datasets queried, {failures} failed")
+    raise SystemExit(1 if failures else 0)
+"""
+
+# The dashboard as the web app serves it: its charts, then each chart's saved query through
+# the chart data API, as a browser or a report would call it.
+QUERY_CHARTS = """
+import json
+from superset.app import create_app
+app = create_app()
+with app.test_client() as client:
+    login = client.post("/api/v1/security/login", json={
+        "username": "admin", "password": "admin", "provider": "db", "refresh": False})
+    headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    (listed,) = client.get("/api/v1/dashboard/", headers=headers).get_json()["result"]
+    dashboard = client.get(f"/api/v1/dashboard/{listed['id']}", headers=headers).get_json()
+    dashboard = dashboard["result"]
+    charts = client.get(f"/api/v1/dashboard/{listed['id']}/charts", headers=headers)
+    charts = charts.get_json()["result"]
+    filters = json.loads(dashboard["json_metadata"]).get("native_filter_configuration", [])
+    print(f"dashboard {dashboard['dashboard_title']!r}: {len(charts)} charts, "
+          f"{len(filters)} native filters ({', '.join(f['name'] for f in filters)})")
+    failures = 0
+    for chart in sorted(charts, key=lambda c: c["slice_name"]):
+        response = client.get(f"/api/v1/chart/{chart['id']}/data/", headers=headers)
+        body = response.get_json() or {}
+        results = body.get("result") or []
+        if response.status_code != 200 or not results or any(r.get("error") for r in results):
+            failures += 1
+            print(f"{chart['slice_name']}: FAILED HTTP {response.status_code}: "
+                  f"{body.get('message') or [r.get('error') for r in results]}")
+            continue
+        rows = sum(r["rowcount"] for r in results)
+        print(f"{chart['slice_name']} ({chart['form_data'].get('viz_type')}): "
+              f"HTTP 200, {rows} rows")
+    print(f"{len(charts)} charts queried, {failures} failed")
+    raise SystemExit(1 if failures or not charts else 0)
 """
 
 
@@ -96,7 +135,11 @@ def main() -> None:
     )
     run([superset, "init"], env)  # roles and permissions: the admin may create databases
     run([superset, "import-datasources", "-p", str(bundle), "-u", "admin"], env)
-    run([str(venv / "bin" / "python"), "-c", QUERY_EACH], env)
+    python = str(venv / "bin" / "python")
+    run([python, "-c", QUERY_EACH], env)
+    # The same ZIP again, as a dashboard: adds the charts and the dashboard over the datasets.
+    run([superset, "import-dashboards", "-p", str(bundle), "-u", "admin"], env)
+    run([python, "-c", QUERY_CHARTS], env)
 
 
 if __name__ == "__main__":
