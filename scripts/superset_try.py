@@ -76,8 +76,33 @@ with app.test_client() as client:
                   f"{body.get('message') or [r.get('error') for r in results]}")
             continue
         rows = sum(r["rowcount"] for r in results)
+        # The chart's numbers, not just its status: each sum metric's cells add up to the
+        # same aggregate over the whole view, queried directly (no filter, no row limit hit).
+        with app.app_context():
+            from superset.extensions import db
+            from superset.models.slice import Slice
+            dataset = db.session.get(Slice, chart["id"]).datasource
+            expressions = {m.metric_name: m.expression for m in dataset.metrics}
+            checked = []
+            for metric in chart["form_data"]["metrics"]:
+                if not metric.startswith("sum__"):
+                    continue
+                cells = [
+                    value or 0
+                    for row in results[0]["data"]
+                    for column, value in row.items()
+                    if column == metric or column.startswith(metric + ", ")
+                ]
+                direct = dataset.database.get_df(
+                    f"select {expressions[metric]} as total "
+                    f"from {dataset.schema}.{dataset.table_name}"
+                )["total"][0]
+                checked.append(f"{metric} {sum(cells):g} = {float(direct or 0):g}")
+                if abs(sum(cells) - float(direct or 0)) > 1e-6 * max(1, abs(sum(cells))):
+                    failures += 1
+                    checked[-1] += " MISMATCH"
         print(f"{chart['slice_name']} ({chart['form_data'].get('viz_type')}): "
-              f"HTTP 200, {rows} rows")
+              f"HTTP 200, {rows} rows; {'; '.join(checked)}")
     print(f"{len(charts)} charts queried, {failures} failed")
     raise SystemExit(1 if failures or not charts else 0)
 """
