@@ -44,7 +44,7 @@ with app.app_context():
             failures += 1
             print(f"{dataset.table_name}: FAILED {type(error).__name__}: {error}")
     print(f"{len(datasets)} datasets queried, {failures} failed")
-    raise SystemExit(1 if failures else 0)
+    raise SystemExit(1 if failures or not datasets else 0)
 """
 
 # The dashboard as the web app serves it: its charts, then each chart's saved query through
