@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from pipeline.dashboard import dashboard_data, render_html, snapshot_png
-from pipeline.dashboard.render import CHROMIUM_FLAGS
+from pipeline.dashboard.snapshot import CHROMIUM_FLAGS
 from pipeline.resources import BuildOSResource, DeliverySettings, DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
 

@@ -1,0 +1,274 @@
+"""The dashboard's numbers: one function, `dashboard_data`, reads them from the `bi` views.
+
+Every number is read from a `bi` view and at most selected, filtered or summed here. "Now" is
+the data's as-of date, never the machine's clock. The page and the CLI's summary both use it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+
+VELOCITY_WEEKS = 12
+ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
+TOP_PROJECTS = 4
+BURNDOWN_DAYS = 84  # history shown on each burndown
+BRAINDUMP_DAYS = 56
+
+# `$account_id` is bound; null means every account in the warehouse.
+ACCOUNT = "($account_id is null or account_id = $account_id)"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict):
+    return con.execute(sql, params).fetchone()
+
+
+def _as_of_date(con: duckdb.DuckDBPyConnection, params: dict) -> date | None:
+    """The day the data describes: the accounts' one as-of day (bi.dim_accounts), the latest
+    one across accounts for the portfolio."""
+    row = _one(con, f"select max(as_of_date) from bi.dim_accounts where {ACCOUNT}", params)
+    return row[0]
+
+
+def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None) -> dict:
+    """Everything the page shows, as plain dicts of dates and numbers, for one account or
+    (account_id None) the whole portfolio summed over accounts."""
+    params = {"account_id": account_id}
+    as_of = _as_of_date(con, params)
+    accounts = _one(
+        con, f"select count(distinct account_id) from bi.dim_projects where {ACCOUNT}", params
+    )[0]
+    data: dict = {
+        "account_id": account_id,
+        "accounts": accounts,
+        "as_of_date": as_of,
+        "this_week_start": None,
+        "last_week_start": None,
+        "velocity_weeks": VELOCITY_WEEKS,
+        "kpis": _kpis(con, params),
+        "velocity": [],
+        "burndown": [],
+        "at_risk": _at_risk(con, params),
+        "braindumps": {
+            "first_day": None,
+            "last_day": None,
+            "days": [],
+            "created": 0,
+            "processed": 0,
+            "failed": 0,
+            "pending": 0,
+            "processed_rate": None,
+        },
+    }
+    if as_of is None:
+        return data
+    this_week = as_of - timedelta(days=as_of.weekday())
+    last_week = this_week - timedelta(weeks=1)
+    data["this_week_start"], data["last_week_start"] = this_week, last_week
+    data["velocity"] = _rows(
+        con,
+        f"""
+        select
+            week_start,
+            sum(tasks_completed) as tasks_completed,
+            sum(tasks_completed_avg_3w) as tasks_completed_avg_3w
+        from bi.fct_velocity_weekly
+        where {ACCOUNT} and week_start between $first_week and $this_week
+        group by week_start
+        order by week_start
+        """,
+        {
+            **params,
+            "first_week": this_week - timedelta(weeks=VELOCITY_WEEKS - 1),
+            "this_week": this_week,
+        },
+    )
+    by_week = {row["week_start"]: row["tasks_completed"] for row in data["velocity"]}
+    data["kpis"]["completed_this_week"] = by_week.get(this_week, 0)
+    data["kpis"]["completed_last_week"] = by_week.get(last_week, 0)
+    data["burndown"] = _burndown(con, params, as_of, this_week)
+    data["braindumps"] = _braindumps(con, params, as_of)
+    return data
+
+
+def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
+    active = _one(
+        con,
+        f"""
+        select count(*) from bi.dim_projects
+        where {ACCOUNT} and project_state = 'active' and not coalesce(is_deleted, false)
+        """,
+        params,
+    )[0]
+    done, live, projects = _one(
+        con,
+        f"""
+        select coalesce(sum(done_tasks), 0), coalesce(sum(live_tasks), 0), count(*)
+        from bi.fct_project_completion
+        where {ACCOUNT}
+        """,
+        params,
+    )
+    at_risk, assessed = _one(
+        con,
+        f"""
+        select count(*) filter (where is_at_risk), count(*)
+        from bi.fct_project_risk
+        where {ACCOUNT}
+        """,
+        params,
+    )
+    return {
+        "active_projects": active,
+        "live_projects": projects,
+        "done_tasks": done,
+        "live_tasks": live,
+        "completion_pct": 100 * done / live if live else None,
+        "completed_this_week": 0,
+        "completed_last_week": 0,
+        "at_risk_projects": at_risk,
+        "assessed_projects": assessed,
+    }
+
+
+def _burndown(
+    con: duckdb.DuckDBPyConnection, params: dict, as_of: date, this_week: date
+) -> list[dict]:
+    """The most active projects (most tasks completed over the last ACTIVITY_WEEKS weeks, at
+    least one) with their daily burndown rows and the view's projection."""
+    top = _rows(
+        con,
+        f"""
+        with activity as (
+            select account_id, project_id, sum(tasks_completed) as tasks_completed_recently
+            from bi.fct_velocity_weekly
+            where {ACCOUNT} and week_start between $first_week and $this_week
+            group by account_id, project_id
+            having sum(tasks_completed) > 0
+        )
+
+        select
+            activity.account_id,
+            activity.project_id,
+            activity.tasks_completed_recently,
+            coalesce(projects.project_name, activity.project_id) as project_name,
+            projects.project_state,
+            risk.end_date,
+            coalesce(risk.is_at_risk, false) as is_at_risk
+        from activity
+        left join bi.dim_projects as projects
+            on activity.account_id = projects.account_id
+            and activity.project_id = projects.project_id
+        left join bi.fct_project_risk as risk
+            on activity.account_id = risk.account_id
+            and activity.project_id = risk.project_id
+        order by activity.tasks_completed_recently desc, project_name, activity.project_id
+        limit {TOP_PROJECTS}
+        """,
+        {
+            **params,
+            "first_week": this_week - timedelta(weeks=ACTIVITY_WEEKS - 1),
+            "this_week": this_week,
+        },
+    )
+    projects = []
+    for project in top:
+        days = _rows(
+            con,
+            """
+            select
+                day_date,
+                scope_tasks,
+                completed_tasks,
+                remaining_tasks,
+                ideal_remaining_tasks,
+                projected_completion_date
+            from bi.fct_burndown_daily
+            where account_id = $account_id and project_id = $project_id
+                and day_date between $first_day and $as_of
+            order by day_date
+            """,
+            {
+                "account_id": project["account_id"],
+                "project_id": project["project_id"],
+                "first_day": as_of - timedelta(days=BURNDOWN_DAYS - 1),
+                "as_of": as_of,
+            },
+        )
+        last = days[-1] if days else {}
+        projects.append(
+            {
+                **project,
+                "days": days,
+                "scope_tasks": last.get("scope_tasks"),
+                "completed_tasks": last.get("completed_tasks"),
+                "remaining_tasks": last.get("remaining_tasks"),
+                "ideal_remaining_tasks": last.get("ideal_remaining_tasks"),
+                "projected_completion_date": last.get("projected_completion_date"),
+            }
+        )
+    return projects
+
+
+def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
+    return _rows(
+        con,
+        f"""
+        select
+            account_id,
+            project_id,
+            coalesce(project_name, project_id) as project_name,
+            project_state,
+            risk_reasons,
+            remaining_tasks,
+            ideal_remaining_tasks,
+            missed_milestones,
+            blocked_tasks,
+            projected_completion_date,
+            end_date
+        from bi.fct_project_risk
+        where {ACCOUNT} and is_at_risk
+        order by
+            len(risk_reasons) desc,
+            remaining_tasks desc nulls last,
+            project_name,
+            project_id
+        """,
+        params,
+    )
+
+
+def _braindumps(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
+    first_day = as_of - timedelta(days=BRAINDUMP_DAYS - 1)
+    days = _rows(
+        con,
+        f"""
+        select
+            day_date,
+            sum(braindumps_created) as created,
+            sum(braindumps_processed) as processed,
+            sum(braindumps_failed) as failed,
+            sum(braindumps_pending) as pending
+        from bi.fct_braindumps_daily
+        where {ACCOUNT} and day_date between $first_day and $as_of
+        group by day_date
+        order by day_date
+        """,
+        {**params, "first_day": first_day, "as_of": as_of},
+    )
+    totals = {key: sum(row[key] or 0 for row in days) for key in ("created", "processed")}
+    totals |= {key: sum(row[key] or 0 for row in days) for key in ("failed", "pending")}
+    return {
+        "first_day": first_day,
+        "last_day": as_of,
+        "days": days,
+        **totals,
+        "processed_rate": totals["processed"] / totals["created"] if totals["created"] else None,
+    }
