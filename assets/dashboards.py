@@ -74,8 +74,8 @@ def executive_dashboard(
     kpis = data.get("kpis", {})
     summary = (
         f"BuildOS weekly: {kpis.get('active_projects', 0)} active projects, "
-        f"{kpis.get('completed_this_week', 0)} tasks done this week "
-        f"(last week {kpis.get('completed_last_week', 0)}), "
+        f"{kpis.get('completed_this_week', 0)} tasks done this week so far "
+        f"({kpis.get('completed_same_days_last_week', 0)} on the same days last week), "
         f"{kpis.get('at_risk_projects', 0)} at risk."
     )
     sent = []

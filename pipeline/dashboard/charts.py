@@ -129,28 +129,30 @@ def segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[fl
 
 
 def velocity_chart(weeks: Sequence[dict], this_week: date, n_weeks: int) -> str:
-    """Bars: tasks completed per ISO week; line: the 3-week rolling average. The current week
-    is still running, so its bar is drawn lighter and marked 'to date'."""
-    width, height = 640.0, 250.0
+    """Bars: tasks completed per ISO week; line: the average of the 3 complete weeks ending
+    with each week. The current week is still running, so its bar is drawn lighter and marked
+    'to date', and it has no average. Bar values sit in a band above the plot, so no line can
+    run through them."""
+    width, height = 640.0, 262.0
     by_week = {row["week_start"]: row for row in weeks}
     slots = [this_week - timedelta(weeks=n_weeks - 1 - i) for i in range(n_weeks)]
     values = [by_week[s]["tasks_completed"] for s in slots if s in by_week]
-    averages = [by_week[s]["tasks_completed_avg_3w"] or 0 for s in slots if s in by_week]
+    averages = [by_week[s]["average_complete_weeks"] or 0 for s in slots if s in by_week]
     ticks = nice_ticks(max([*values, *averages, 1]))
-    frame = Frame(width, height, left=40, right=12, top=22, bottom=30, y_max=ticks[-1])
+    frame = Frame(width, height, left=48, right=12, top=26, bottom=40, y_max=ticks[-1])
     slot = (frame.x1 - frame.x0) / n_weeks
     bar = slot * 0.62
     total = sum(values)
     label = (
         f"Tasks completed per week over the last {n_weeks} weeks: {number(total)} in all; "
-        f"bars are weekly totals, the line is the 3-week rolling average."
+        f"bars are weekly totals, the line is the average of the last 3 complete weeks."
     )
-    parts = [svg_open(width, height, label), y_axis(frame, ticks)]
+    parts = [svg_open(width, height, label), y_axis(frame, ticks), y_title(frame, "tasks")]
     line: list[tuple[float, float | None]] = []
     for i, week in enumerate(slots):
         center = frame.x0 + slot * (i + 0.5)
         current = week == this_week
-        parts.append(x_label(center, height - 10, short_date(week)))
+        parts.append(x_label(center, height - 22, short_date(week)))
         row = by_week.get(week)
         if row is None:
             line.append((center, None))
@@ -166,15 +168,15 @@ def velocity_chart(weeks: Sequence[dict], this_week: date, n_weeks: int) -> str:
             f"<title>{escape(tip)}</title></rect>"
         )
         parts.append(
-            f'<text class="value" x="{_f(center)}" y="{_f(y - 5)}" '
+            f'<text class="value" x="{_f(center)}" y="{_f(frame.y1 - 9)}" '
             f'text-anchor="middle">{number(value)}</text>'
         )
         if current:
             parts.append(
-                f'<text class="note" x="{_f(center)}" y="{_f(frame.y1 - 8)}" '
+                f'<text class="note" x="{_f(center)}" y="{_f(height - 8)}" '
                 f'text-anchor="middle">to date</text>'
             )
-        average = row["tasks_completed_avg_3w"]
+        average = row["average_complete_weeks"]
         line.append((center, None if average is None else frame.y(average)))
     for run in segments(line):
         parts.append(f'<path class="avg" d="{polyline_path(run)}"/>')
@@ -184,6 +186,15 @@ def velocity_chart(weeks: Sequence[dict], this_week: date, n_weeks: int) -> str:
         f'y1="{_f(frame.y0)}" y2="{_f(frame.y0)}"/></svg>'
     )
     return "".join(parts)
+
+
+def y_title(frame: Frame, text: str) -> str:
+    """The y axis's unit, written up the left edge."""
+    middle = (frame.y0 + frame.y1) / 2
+    return (
+        f'<text class="tick axis-title" transform="translate(11 {_f(middle)}) rotate(-90)" '
+        f'text-anchor="middle">{escape(text)}</text>'
+    )
 
 
 def braindump_chart(days: Sequence[dict], first_day: date, last_day: date) -> str:

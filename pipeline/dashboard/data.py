@@ -13,6 +13,7 @@ import duckdb
 VELOCITY_WEEKS = 12
 ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
 TOP_PROJECTS = 4
+AVERAGE_WEEKS = 3  # the rolling average: the 3 complete weeks up to and including the week
 BURNDOWN_DAYS = 84  # history shown on each burndown
 BRAINDUMP_DAYS = 56
 
@@ -51,6 +52,8 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
         "as_of_date": as_of,
         "this_week_start": None,
         "last_week_start": None,
+        "as_of_at": None,
+        "average_weeks": AVERAGE_WEEKS,
         "velocity_weeks": VELOCITY_WEEKS,
         "kpis": _kpis(con, params),
         "velocity": [],
@@ -72,13 +75,13 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     this_week = as_of - timedelta(days=as_of.weekday())
     last_week = this_week - timedelta(weeks=1)
     data["this_week_start"], data["last_week_start"] = this_week, last_week
-    data["velocity"] = _rows(
+    data["as_of_at"] = _one(
+        con, f"select max(as_of_at) from bi.dim_accounts where {ACCOUNT}", params
+    )[0]
+    weeks = _rows(
         con,
         f"""
-        select
-            week_start,
-            sum(tasks_completed) as tasks_completed,
-            sum(tasks_completed_avg_3w) as tasks_completed_avg_3w
+        select week_start, sum(tasks_completed) as tasks_completed
         from bi.fct_velocity_weekly
         where {ACCOUNT} and week_start between $first_week and $this_week
         group by week_start
@@ -86,16 +89,87 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
         """,
         {
             **params,
-            "first_week": this_week - timedelta(weeks=VELOCITY_WEEKS - 1),
+            "first_week": this_week - timedelta(weeks=VELOCITY_WEEKS + AVERAGE_WEEKS - 2),
             "this_week": this_week,
         },
     )
-    by_week = {row["week_start"]: row["tasks_completed"] for row in data["velocity"]}
-    data["kpis"]["completed_this_week"] = by_week.get(this_week, 0)
-    data["kpis"]["completed_last_week"] = by_week.get(last_week, 0)
+    data["velocity"] = complete_week_averages(weeks, this_week, as_of)[-VELOCITY_WEEKS:]
+    data["kpis"] |= _week_to_date(con, params, data["velocity"], this_week, last_week)
     data["burndown"] = _burndown(con, params, as_of, this_week)
     data["braindumps"] = _braindumps(con, params, as_of)
     return data
+
+
+def complete_week_averages(weeks: list[dict], this_week: date, as_of: date) -> list[dict]:
+    """Each week's total (zero when no row), whether it is complete (it ended on or before the
+    as-of day) and the mean of the AVERAGE_WEEKS complete weeks ending with it: only complete
+    weeks are averaged, so a week still running never drags the line down. A week still
+    running gets no average (the line stops at the last complete week)."""
+    totals = {row["week_start"]: row["tasks_completed"] or 0 for row in weeks}
+    first = min(totals, default=this_week)
+    out, window = [], []
+    week = first
+    while week <= this_week:
+        complete = week + timedelta(days=7) <= as_of
+        value = totals.get(week, 0)
+        if complete:
+            window = [*window, value][-AVERAGE_WEEKS:]
+        out.append(
+            {
+                "week_start": week,
+                "tasks_completed": value,
+                "is_complete": complete,
+                "average_complete_weeks": sum(window) / len(window)
+                if complete and len(window) == AVERAGE_WEEKS
+                else None,
+            }
+        )
+        week += timedelta(weeks=1)
+    return out
+
+
+def _week_to_date(
+    con: duckdb.DuckDBPyConnection, params: dict, weeks: list[dict], this_week: date, last_week
+) -> dict:
+    """This week so far against the same stretch of last week: tasks finally completed from
+    Monday 00:00 UTC to each account's as-of instant, and from a week earlier to that instant
+    minus 7 days (fct_task_flow's completions, the ones velocity counts)."""
+    this_period, same_days = _one(
+        con,
+        f"""
+        with accounts as (
+            select
+                account_id,
+                as_of_at,
+                cast(date_trunc('week', as_of_date) as timestamp) at time zone 'UTC'
+                    as week_start_at
+            from bi.dim_accounts
+            where {ACCOUNT}
+        )
+
+        select
+            count(*) filter (
+                where flow.completed_at >= accounts.week_start_at
+                and flow.completed_at < accounts.as_of_at
+            ),
+            count(*) filter (
+                where flow.completed_at >= accounts.week_start_at - interval 7 day
+                and flow.completed_at < accounts.as_of_at - interval 7 day
+            )
+        from bi.fct_task_flow as flow
+        inner join accounts on flow.account_id = accounts.account_id
+        """,
+        params,
+    )
+    by_week = {row["week_start"]: row for row in weeks}
+    complete = [row for row in weeks if row["is_complete"]]
+    last_complete = complete[-1]["average_complete_weeks"] if complete else None
+    return {
+        "completed_this_week": this_period,
+        "completed_same_days_last_week": same_days,
+        "completed_last_week": by_week[last_week]["tasks_completed"] if last_week in by_week else 0,
+        "average_complete_weeks": last_complete,
+    }
 
 
 def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
@@ -132,7 +206,9 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         "live_tasks": live,
         "completion_pct": 100 * done / live if live else None,
         "completed_this_week": 0,
+        "completed_same_days_last_week": 0,
         "completed_last_week": 0,
+        "average_complete_weeks": None,
         "at_risk_projects": at_risk,
         "assessed_projects": assessed,
     }

@@ -184,27 +184,38 @@ def _percent(value: float | None, decimals: int = 0) -> str:
     return NO_VALUE if value is None else f"{value:.{decimals}f}%"
 
 
+def week_to_date_comparison(now: int, before: int, this_week, as_of_at) -> str:
+    """'▲ 3 vs 18 on the same days last week (Mon 00:00 to Tue 14:05 UTC)': like with like,
+    whatever the weekday (HTML)."""
+    change = now - before
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    tone = "up" if change > 0 else "down" if change < 0 else ""
+    shown = f"{arrow} {number(abs(change))}" if change else "= same"
+    if as_of_at is None:
+        span = f"week of {short_date(this_week)}"
+    else:
+        moment = as_of_at.astimezone(UTC) if as_of_at.tzinfo else as_of_at
+        span = f"Mon 00:00 to {moment:%a %H:%M} UTC"
+    return (
+        f'<span class="delta {tone}">{escape(shown)}</span> vs '
+        f'<span class="same-days">{escape(number(before))}</span> on the same days last week '
+        f"({escape(span)})"
+    )
+
+
 def _kpi_tiles(data: dict) -> str:
     kpis = data["kpis"]
     this_week, as_of = data["this_week_start"], data["as_of_date"]
-    now, before = kpis["completed_this_week"], kpis["completed_last_week"]
+    now, before = kpis["completed_this_week"], kpis["completed_same_days_last_week"]
     if as_of is None:
-        delta = "no weeks yet"
+        delta, week_note = "no weeks yet", "ISO week of the as-of date"
     else:
-        change = now - before
-        arrow = "▲" if change > 0 else "▼" if change < 0 else "="
-        tone = "up" if change > 0 else "down" if change < 0 else ""
-        shown = f"{arrow} {number(abs(change))}" if change else "= same"
-        delta = (
-            f'<span class="delta {tone}">{escape(shown)}</span> vs last week '
-            f"({escape(number(before))})"
+        delta = week_to_date_comparison(now, before, this_week, data["as_of_at"])
+        average = kpis["average_complete_weeks"]
+        week_note = (
+            f"{data['average_weeks']}-week average (complete weeks): "
+            f"{escape(number(average, 1) if average is not None else NO_VALUE)} a week"
         )
-    week_note = (
-        f"Week of {escape(short_date(this_week))}, to {escape(as_of.strftime('%a'))} "
-        f"{escape(short_date(as_of))}"
-        if as_of is not None
-        else "ISO week of the as-of date"
-    )
     completion = kpis["completion_pct"]
     at_risk = kpis["at_risk_projects"]
     tiles = [
@@ -223,7 +234,7 @@ def _kpi_tiles(data: dict) -> str:
         ),
         (
             "",
-            "Tasks completed this week",
+            "Tasks completed this week, to date",
             number(now),
             f"{delta}<br>{week_note}",
         ),
@@ -254,13 +265,13 @@ def _velocity_figure(data: dict) -> str:
     total = sum(row["tasks_completed"] or 0 for row in weeks)
     desc = (
         f"{number(total)} tasks completed over the period, summed over projects. "
-        "The latest week is still running."
+        "The latest week is still running: its bar is to date, and it is left out of the average."
     )
     legend = _legend(
         [
             ("bar", "Tasks completed"),
             ("partial", "This week, to date"),
-            ("avg", "3-week rolling average"),
+            ("avg", "Average of the last 3 complete weeks"),
         ]
     )
     body = legend + charts.velocity_chart(weeks, data["this_week_start"], n_weeks)

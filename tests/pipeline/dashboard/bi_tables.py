@@ -56,6 +56,14 @@ BI_COLUMNS: dict[str, dict[str, str]] = {
         "is_at_risk": "boolean",
         "risk_reasons": "varchar[]",
     },
+    "fct_task_flow": {
+        "account_id": "varchar",
+        "project_id": "varchar",
+        "task_id": "varchar",
+        "completed_at": "timestamptz",
+        "cycle_time_days": "double",
+        "completed_date": "date",
+    },
     "fct_braindumps_daily": {
         "account_id": "varchar",
         "day_date": "date",

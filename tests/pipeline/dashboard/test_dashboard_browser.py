@@ -146,12 +146,20 @@ def png_pixels(path: Path) -> tuple[int, int, Counter]:
     return width, height, pixels
 
 
-def test_snapshot_png_is_a_real_picture(demo):
+def test_snapshot_png_is_a_real_picture_cropped_to_the_content(demo, browser):
     chromium()
     _, page_path = demo
     png = page_path.with_suffix(".png")
-    snapshot_png(page_path, png)
+    made = snapshot_png(page_path, png)
     width, height, pixels = png_pixels(png)
-    assert (width, height) == (1400, 1800)
+    page = browser.new_page(viewport={"width": 1400, "height": 600})
+    page.goto(page_path.resolve().as_uri(), wait_until="load")
+    bottom = page.evaluate(
+        "Math.ceil(document.querySelector('main').getBoundingClientRect().bottom)"
+    )
+    footer = page.evaluate("document.querySelector('footer').getBoundingClientRect().bottom")
+    page.close()
+    assert (width, height) == (1400, made) == (1400, bottom)  # no empty band below the page
+    assert footer <= height <= footer + 40  # the footer, then the page's bottom padding
     assert len(pixels) >= 20, "hardly any colours: a blank page?"
     assert pixels.most_common(1)[0][1] / (width * height) < 0.99

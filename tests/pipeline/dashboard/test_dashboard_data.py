@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -22,8 +22,12 @@ def week(monday: date, account: str, project: str, done: int, avg: float | None 
         "project_id": project,
         "week_start": monday,
         "tasks_completed": done,
-        "tasks_completed_avg_3w": avg,
+        "tasks_completed_avg_3w": avg,  # the mart's own, which the dashboard no longer reads
     }
+
+
+def done(account: str, task: str, at: datetime) -> dict:
+    return {"account_id": account, "project_id": "p", "task_id": task, "completed_at": at}
 
 
 def risk(account: str, project: str, at_risk: bool, **extra) -> dict:
@@ -100,7 +104,6 @@ def test_this_week_is_the_week_of_the_as_of_date_not_the_clock(portfolio):
     data = dashboard_data(portfolio)
     assert data["as_of_date"] == AS_OF
     assert (data["this_week_start"], data["last_week_start"]) == (THIS_WEEK, LAST_WEEK)
-    assert data["kpis"]["completed_this_week"] == 3 + 2
     assert data["kpis"]["completed_last_week"] == 5 + 1
 
 
@@ -110,7 +113,7 @@ def test_one_account_sees_only_its_rows(portfolio):
     assert kpis["active_projects"] == 1
     assert (kpis["done_tasks"], kpis["live_tasks"]) == (10, 16)
     assert kpis["at_risk_projects"] == 1
-    assert (kpis["completed_this_week"], kpis["completed_last_week"]) == (3, 5)
+    assert kpis["completed_last_week"] == 5
     assert [row["project_id"] for row in data["at_risk"]] == ["a1"]
     assert data["accounts"] == 1
 
@@ -125,7 +128,7 @@ def test_the_as_of_day_is_the_accounts_own_not_the_last_row_of_a_view():
     )
     data = dashboard_data(con)
     assert data["as_of_date"] == date(2020, 6, 10)
-    assert (data["kpis"]["completed_this_week"], data["kpis"]["completed_last_week"]) == (9, 4)
+    assert data["kpis"]["completed_last_week"] == 4
 
 
 def test_a_week_without_rows_counts_zero(portfolio):
@@ -133,7 +136,7 @@ def test_a_week_without_rows_counts_zero(portfolio):
     assert dashboard_data(portfolio)["kpis"]["completed_last_week"] == 0
 
 
-def test_velocity_trend_is_the_last_12_weeks_summed_over_projects():
+def test_velocity_trend_is_the_last_12_weeks_summed_over_projects_averaged_over_complete_weeks():
     weeks = [THIS_WEEK - timedelta(weeks=i) for i in range(14)]
     con = bi_database(
         dim_accounts=ACCOUNTS,
@@ -141,12 +144,67 @@ def test_velocity_trend_is_the_last_12_weeks_summed_over_projects():
         fct_velocity_weekly=[week(w, "a", "p", i, i + 0.5) for i, w in enumerate(weeks)]
         + [week(w, "a", "q", 10, 2.0) for w in weeks],
     )
-    trend = dashboard_data(con)["velocity"]
+    data = dashboard_data(con)
+    trend = data["velocity"]
     assert [row["week_start"] for row in trend] == sorted(weeks[:12])
-    newest = trend[-1]
-    assert (newest["tasks_completed"], newest["tasks_completed_avg_3w"]) == (10, 2.5)
-    oldest = trend[0]
-    assert (oldest["tasks_completed"], oldest["tasks_completed_avg_3w"]) == (21, 13.5)
+    newest = trend[-1]  # the as-of week, still running (Wednesday): no average
+    assert (newest["tasks_completed"], newest["is_complete"]) == (10, False)
+    assert newest["average_complete_weeks"] is None
+    # last week 11, the week before 12, and 13: the mean of the 3 complete weeks
+    assert trend[-2]["average_complete_weeks"] == pytest.approx(12.0)
+    assert data["kpis"]["average_complete_weeks"] == pytest.approx(12.0)
+    oldest = trend[0]  # 11 weeks ago: 21, with 22 and 23 before it
+    assert (oldest["tasks_completed"], oldest["average_complete_weeks"]) == (21, 22.0)
+
+
+def test_week_to_date_compares_the_same_stretch_of_last_week_on_a_monday():
+    monday = datetime(2021, 3, 8, 3, 30, tzinfo=UTC)
+    con = bi_database(
+        dim_accounts=[
+            {"account_id": "a", "as_of_date": monday.date(), "as_of_at": monday},
+        ],
+        fct_task_flow=[
+            done("a", "t1", datetime(2021, 3, 8, 1, 0, tzinfo=UTC)),  # this Monday, counts
+            done("a", "t2", datetime(2021, 3, 1, 2, 0, tzinfo=UTC)),  # last Monday 02:00
+            done("a", "t3", datetime(2021, 3, 1, 3, 29, tzinfo=UTC)),  # last Monday 03:29
+            done("a", "t4", datetime(2021, 3, 1, 3, 30, tzinfo=UTC)),  # after the stretch
+            done("a", "t5", datetime(2021, 3, 5, 12, 0, tzinfo=UTC)),  # last Friday
+            done("a", "t6", datetime(2021, 2, 28, 23, 0, tzinfo=UTC)),  # the week before
+        ],
+        fct_velocity_weekly=[
+            week(date(2021, 3, 1), "a", "p", 3),
+            week(date(2021, 3, 8), "a", "p", 1),
+        ],
+    )
+    kpis = dashboard_data(con)["kpis"]
+    assert kpis["completed_this_week"] == 1
+    assert kpis["completed_same_days_last_week"] == 2
+    assert kpis["completed_last_week"] == 3
+
+
+def test_week_to_date_uses_each_accounts_own_as_of():
+    con = bi_database(
+        dim_accounts=[
+            {
+                "account_id": "a",
+                "as_of_date": AS_OF,
+                "as_of_at": datetime(2021, 3, 10, 12, tzinfo=UTC),
+            },
+            {
+                "account_id": "b",
+                "as_of_date": AS_OF,
+                "as_of_at": datetime(2021, 3, 10, 6, tzinfo=UTC),
+            },
+        ],
+        fct_task_flow=[
+            done("a", "t1", datetime(2021, 3, 10, 10, tzinfo=UTC)),
+            done("b", "t1", datetime(2021, 3, 10, 10, tzinfo=UTC)),  # after b's as-of
+            done("a", "t2", datetime(2021, 3, 3, 11, tzinfo=UTC)),
+            done("b", "t2", datetime(2021, 3, 3, 11, tzinfo=UTC)),  # after b's stretch
+        ],
+    )
+    kpis = dashboard_data(con)["kpis"]
+    assert (kpis["completed_this_week"], kpis["completed_same_days_last_week"]) == (1, 1)
 
 
 def burndown_day(project_id: str, day: date, remaining: int, **extra) -> dict:
