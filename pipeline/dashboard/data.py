@@ -59,6 +59,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
         "velocity": [],
         "burndown": [],
         "at_risk": _at_risk(con, params),
+        "account_labels": account_labels(con, params),
         "braindumps": {
             "first_day": None,
             "last_day": None,
@@ -71,6 +72,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
         },
     }
     if as_of is None:
+        label_projects(data["at_risk"], set(), data["account_labels"])
         return data
     this_week = as_of - timedelta(days=as_of.weekday())
     last_week = this_week - timedelta(weeks=1)
@@ -97,6 +99,9 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     data["kpis"] |= _week_to_date(con, params, data["velocity"], this_week, last_week)
     data["burndown"] = _burndown(con, params, as_of, this_week)
     data["braindumps"] = _braindumps(con, params, as_of)
+    repeated = _repeated_names(con, params)
+    label_projects(data["at_risk"], repeated, data["account_labels"])
+    label_projects(data["burndown"], repeated, data["account_labels"])
     return data
 
 
@@ -293,6 +298,56 @@ def _burndown(
     return projects
 
 
+def account_labels(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, str]:
+    """Each account's label for people: `bi.dim_accounts.account_label` when the warehouse
+    publishes it, else the first 8 characters of the account id (the one place either is
+    decided)."""
+    has_label = _one(
+        con,
+        "select count(*) from information_schema.columns where table_schema = 'bi' "
+        "and table_name = 'dim_accounts' and column_name = 'account_label'",
+        {},
+    )[0]
+    label = "nullif(trim(account_label), '')" if has_label else "null"
+    rows = _rows(
+        con,
+        f"""
+        select account_id, coalesce({label}, left(account_id, 8)) as account_label
+        from bi.dim_accounts
+        where {ACCOUNT}
+        order by account_id
+        """,
+        params,
+    )
+    return {row["account_id"]: row["account_label"] for row in rows}
+
+
+def _repeated_names(con: duckdb.DuckDBPyConnection, params: dict) -> set[str]:
+    """Project names that more than one account uses (within the dashboard's accounts)."""
+    rows = _rows(
+        con,
+        f"""
+        select project_name
+        from bi.dim_projects
+        where {ACCOUNT} and not coalesce(is_deleted, false) and project_name is not null
+        group by project_name
+        having count(distinct account_id) > 1
+        """,
+        params,
+    )
+    return {row["project_name"] for row in rows}
+
+
+def label_projects(rows: list[dict], repeated: set[str], labels: dict[str, str]) -> None:
+    """Adds `account_label`, and `display_name`: the project's name, with its account's
+    label where another account has a project of the same name."""
+    for row in rows:
+        label = labels.get(row["account_id"], row["account_id"][:8])
+        row["account_label"] = label
+        name = row["project_name"]
+        row["display_name"] = f"{name} ({label})" if name in repeated else name
+
+
 def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
     return _rows(
         con,
@@ -308,10 +363,12 @@ def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
             missed_milestones,
             blocked_tasks,
             projected_completion_date,
-            end_date
+            end_date,
+            risk_status
         from bi.fct_project_risk
         where {ACCOUNT} and is_at_risk
         order by
+            risk_status = 'overdue' desc,
             len(risk_reasons) desc,
             remaining_tasks desc nulls last,
             project_name,

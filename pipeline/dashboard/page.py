@@ -104,6 +104,11 @@ td.name .state { font-weight: 400; color: var(--muted); font-size: 12px; margin-
 .tag.blocked { background: #ede9fe; color: #5b21b6; }
 .hot { color: var(--bad); font-weight: 700; }
 .never { color: var(--muted); font-style: italic; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 4px; font-size: 12px;
+  font-weight: 700; white-space: nowrap; }
+.status.overdue { background: #b91c1c; color: #fff; }
+.status.at-risk { background: #fef3c7; color: #92400e; }
+footer a { color: var(--accent); }
 .more { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; }
 footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
   padding-top: 10px; margin-top: 8px; }
@@ -341,10 +346,10 @@ def _burndown_section(data: dict) -> str:
         figures.append(
             _figure(
                 "burndown",
-                project["project_name"],
+                project["display_name"],
                 desc,
                 charts.burndown_chart(project),
-                f' data-rank="{rank}" title="{escape(project["project_name"])}"',
+                f' data-rank="{rank}" title="{escape(project["display_name"])}"',
             )
         )
     return (
@@ -370,21 +375,24 @@ def _risk_section(data: dict) -> str:
     head = '<h2 id="h-risk">Projects at risk</h2>'
     if not rows:
         body = (
-            '<p class="more">No project is at risk: none is behind its ideal burndown, '
-            "has a missed milestone or has blocked work.</p>"
+            '<p class="more">No project is overdue or at risk: none is past its end date with '
+            "work left, projected to finish late, behind its ideal burndown beyond the "
+            "tolerance, or has a missed milestone or blocked work.</p>"
             if data["kpis"]["assessed_projects"]
             else '<p class="more">No data yet: no project has been assessed.</p>'
         )
         return f'<section class="risk panel" aria-labelledby="h-risk">{head}{body}</section>'
     lines = []
     for row in rows[:MAX_RISK_ROWS]:
+        status = row["risk_status"] or "at risk"
         remaining, ideal = row["remaining_tasks"], row["ideal_remaining_tasks"]
-        behind = remaining is not None and ideal is not None and remaining > ideal
+        behind = "behind the ideal burndown" in (row["risk_reasons"] or [])
         projected, end = row["projected_completion_date"], row["end_date"]
         lines.append(
             "<tr>"
-            f'<td class="name">{escape(row["project_name"])}'
+            f'<td class="name">{escape(row["display_name"])}'
             f'<span class="state">{escape(row["project_state"] or "")}</span></td>'
+            f'<td><span class="status {status.replace(" ", "-")}">{escape(status)}</span></td>'
             f"<td>{''.join(_reason_tag(r) for r in row['risk_reasons'] or [])}</td>"
             f'<td class="num{" hot" if behind else ""}">{escape(number(remaining))}</td>'
             f'<td class="num">{escape(_tasks(ideal))}</td>'
@@ -402,15 +410,18 @@ def _risk_section(data: dict) -> str:
         )
     hidden = len(rows) - MAX_RISK_ROWS
     more = (
-        f'<p class="more">and {hidden} more at-risk project{"s" if hidden > 1 else ""}, '
-        "in bi.fct_project_risk.</p>"
+        f'<p class="more">and {hidden} more project{"s" if hidden > 1 else ""} overdue or at '
+        "risk, fewest reasons last.</p>"
         if hidden > 0
         else ""
     )
     table = (
-        "<table><caption>Active and planning projects behind their ideal burndown, with a "
-        "missed milestone, or with blocked work; most reasons first.</caption>"
-        '<thead><tr><th scope="col">Project</th><th scope="col">Reasons</th>'
+        "<table><caption>Active and planning projects with work left: <strong>overdue</strong> "
+        "when past their end date; <strong>at risk</strong> when projected to finish after "
+        "it, behind the ideal line by more than 10% of the scope and 2 tasks, or with a "
+        "missed milestone or blocked work. Overdue first, then most reasons.</caption>"
+        '<thead><tr><th scope="col">Project</th><th scope="col">Status</th>'
+        '<th scope="col">Reasons</th>'
         '<th scope="col" class="num">Remaining</th><th scope="col" class="num">Ideal</th>'
         '<th scope="col" class="num">Missed milestones</th>'
         '<th scope="col" class="num">Blocked tasks</th>'
@@ -427,11 +438,13 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_html(data: dict, generated_at: datetime) -> str:
-    """The whole dashboard as one HTML page: inline CSS and SVG, no script, no URL."""
+def render_html(data: dict, generated_at: datetime, metrics_url: str | None = None) -> str:
+    """The whole dashboard as one HTML page: inline CSS and SVG, no script, and no URL but
+    `metrics_url` (where the metric definitions are published) when one is given."""
     as_of = data["as_of_date"]
     if data["account_id"] is not None:
-        scope = f"account {data['account_id']}"
+        label = data["account_labels"].get(data["account_id"], data["account_id"][:8])
+        scope = f"account {label}"
     else:
         count = data["accounts"]
         scope = {0: "no accounts yet", 1: "1 account"}.get(count, f"all {count} accounts")
@@ -444,11 +457,15 @@ def render_html(data: dict, generated_at: datetime) -> str:
         f"<br>Generated {escape(_stamp(generated_at))}</p></header>"
     )
     footer = (
-        "<footer>Every number is read from the bi views of the analytics warehouse "
-        "(bi.fct_velocity_weekly, bi.fct_burndown_daily, bi.fct_project_completion, "
-        "bi.fct_project_risk, bi.fct_braindumps_daily, bi.dim_projects). Weeks are ISO weeks "
-        "(Monday to Sunday, UTC); “this week” is the week of the as-of date. Definitions: "
-        "docs/metrics.md.</footer>"
+        "<footer>Weeks are ISO weeks (Monday to Sunday, UTC); “this week” is the week of the "
+        "as-of date, compared with the same stretch of last week. "
+        + (
+            f'<a class="how" href="{escape(metrics_url)}">How these are computed</a>.'
+            if metrics_url
+            else '<span class="how">How these are computed: docs/metrics.md of BuildOS '
+            "Analytics.</span>"
+        )
+        + "</footer>"
     )
     body = (
         header

@@ -54,6 +54,7 @@ BI_COLUMNS: dict[str, dict[str, str]] = {
         "missed_milestones": "bigint",
         "blocked_tasks": "bigint",
         "is_at_risk": "boolean",
+        "risk_status": "varchar",
         "risk_reasons": "varchar[]",
     },
     "fct_task_flow": {

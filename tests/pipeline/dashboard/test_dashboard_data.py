@@ -38,6 +38,7 @@ def risk(account: str, project: str, at_risk: bool, **extra) -> dict:
         "project_state": "active",
         "as_of_date": AS_OF,
         "is_at_risk": at_risk,
+        "risk_status": "at risk" if at_risk else "on track",
         "risk_reasons": ["blocked work"] if at_risk else [],
         **extra,
     }
@@ -347,3 +348,36 @@ def test_reads_only_columns_the_marts_publish():
     published = {m.name: set(m.columns) for m in load_models() if m.layer == "marts"}
     for table, columns in BI_COLUMNS.items():
         assert set(columns) <= published[table], (table, set(columns) - published[table])
+
+
+def test_names_that_repeat_across_accounts_carry_the_account_label():
+    con = bi_database(
+        dim_accounts=[
+            {"account_id": "acct-1111-2222", "as_of_date": AS_OF},
+            {"account_id": "acct-3333-4444", "as_of_date": AS_OF},
+        ],
+        dim_projects=[
+            project("acct-1111-2222", "p1", "active", name="Launch"),
+            project("acct-3333-4444", "p2", "active", name="Launch"),
+            project("acct-3333-4444", "p3", "active", name="Hiring"),
+        ],
+        fct_project_risk=[
+            risk("acct-1111-2222", "p1", True, project_name="Launch"),
+            risk("acct-3333-4444", "p2", True, project_name="Launch"),
+            risk("acct-3333-4444", "p3", True, project_name="Hiring"),
+        ],
+    )
+    names = sorted(row["display_name"] for row in dashboard_data(con)["at_risk"])
+    # no account_label column yet: the first 8 characters of the id
+    assert names == ["Hiring", "Launch (acct-111)", "Launch (acct-333)"]
+    con.execute("alter table bi.dim_accounts add column account_label varchar")
+    con.execute("update bi.dim_accounts set account_label = 'Acme' where account_id like '%1111%'")
+    data = dashboard_data(con)
+    assert data["account_labels"] == {"acct-1111-2222": "Acme", "acct-3333-4444": "acct-333"}
+    assert sorted(row["display_name"] for row in data["at_risk"]) == [
+        "Hiring",
+        "Launch (Acme)",
+        "Launch (acct-333)",
+    ]
+    one = dashboard_data(con, account_id="acct-3333-4444")  # one account: nothing repeats
+    assert sorted(row["display_name"] for row in one["at_risk"]) == ["Hiring", "Launch"]

@@ -90,6 +90,7 @@ def full_data() -> dict:
                 "missed_milestones": 1,
                 "blocked_tasks": 0,
                 "is_at_risk": True,
+                "risk_status": "at risk",
                 "risk_reasons": ["behind the ideal burndown", "<missed> milestones"],
             },
             {
