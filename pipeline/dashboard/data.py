@@ -14,7 +14,6 @@ VELOCITY_WEEKS = 12
 ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
 TOP_PROJECTS = 4
 AVERAGE_WEEKS = 3  # the rolling average: the 3 complete weeks up to and including the week
-BURNDOWN_DAYS = 84  # history shown on each burndown
 BRAINDUMP_DAYS = 56
 
 # `$account_id` is bound; null means every account in the warehouse.
@@ -273,13 +272,12 @@ def _burndown(
                 projected_completion_date
             from bi.fct_burndown_daily
             where account_id = $account_id and project_id = $project_id
-                and day_date between $first_day and $as_of
+                and day_date <= $as_of
             order by day_date
             """,
             {
                 "account_id": project["account_id"],
                 "project_id": project["project_id"],
-                "first_day": as_of - timedelta(days=BURNDOWN_DAYS - 1),
                 "as_of": as_of,
             },
         )
@@ -295,7 +293,25 @@ def _burndown(
                 "projected_completion_date": last.get("projected_completion_date"),
             }
         )
+    top_scope = max(
+        [row["scope_tasks"] or 0 for project in projects for row in project["days"]] + [1]
+    )
+    for project in projects:
+        project["ideal_to_end"] = ideal_to_end(project["days"], project["end_date"])
+        project["y_top"] = top_scope  # one task scale for every panel, so they compare
     return projects
+
+
+def ideal_to_end(days: list[dict], end: date | None) -> list[tuple[date, float]]:
+    """The ideal line beyond the as-of day: the mart publishes it up to the as-of day; it is a
+    straight line to 0 on the end date, so it is continued from the last day's value."""
+    if not days or end is None:
+        return []
+    last = days[-1]
+    value = last["ideal_remaining_tasks"]
+    if value is None or end <= last["day_date"]:
+        return []
+    return [(last["day_date"], float(value)), (end, 0.0)]
 
 
 def account_labels(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, str]:

@@ -43,13 +43,14 @@ section { margin-bottom: 18px; }
 .kpi .sub { font-size: 12.5px; color: var(--muted); margin: 0; }
 .delta { font-weight: 700; }
 .delta.up { color: var(--good); } .delta.down { color: var(--bad); }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
-.grid4 { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; }
+.grid2 { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px; }
+.grid4 { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 14px; }
 figure.chart, .panel { margin: 0; background: var(--panel); border: 1px solid var(--line);
   border-radius: 10px; padding: 12px 14px 8px; break-inside: avoid; page-break-inside: avoid; }
 figcaption { margin: 0 0 6px; }
 figcaption .title { display: block; font-weight: 700; font-size: 14.5px; }
 figcaption .desc { display: block; color: var(--muted); font-size: 12.5px; }
+.h-note { font-size: 12px; font-weight: 400; color: var(--muted); margin-left: 10px; }
 .burndown figcaption .title { font-size: 13.5px; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
 figure.chart > svg { display: block; width: 100%; height: auto; overflow: visible; }
@@ -316,7 +317,9 @@ def _burndown_section(data: dict) -> str:
         ]
     )
     head = (
-        '<div class="section-head"><h2 id="h-burndown">Burndown: the most active projects</h2>'
+        '<div class="section-head"><h2 id="h-burndown">Burndown: the most active projects'
+        '<span class="h-note">from creation to the later of the end date and the projection; '
+        "one task scale for all</span></h2>"
         f"{legend if projects else ''}</div>"
     )
     if not projects:

@@ -248,7 +248,7 @@ def test_burndown_shows_the_four_projects_that_completed_most_in_the_last_4_week
             week(window[0], "a", "p6", 0),
         ],
         fct_burndown_daily=[
-            burndown_day("p1", AS_OF - timedelta(days=200), 40),  # before the window shown
+            burndown_day("p1", AS_OF - timedelta(days=200), 40),  # the creation day
             burndown_day("p1", AS_OF - timedelta(days=1), 9, ideal_remaining_tasks=7.5),
             burndown_day(
                 "p1",
@@ -268,7 +268,15 @@ def test_burndown_shows_the_four_projects_that_completed_most_in_the_last_4_week
     ]
     echo = top[0]
     assert echo["project_name"] == "Echo"
-    assert [d["day_date"] for d in echo["days"]] == [AS_OF - timedelta(days=1), AS_OF]
+    # from its creation (a window of recent days hid how the project began)
+    assert [d["day_date"] for d in echo["days"]] == [
+        AS_OF - timedelta(days=200),
+        AS_OF - timedelta(days=1),
+        AS_OF,
+    ]
+    # the ideal continues from today's 7.0 to 0 on the end date; one task scale for all
+    assert echo["ideal_to_end"] == [(AS_OF, 7.0), (date(2021, 4, 1), 0.0)]
+    assert {p["y_top"] for p in top} == {max(row["scope_tasks"] for row in echo["days"])}
     assert echo["projected_completion_date"] == date(2021, 3, 20)
     assert (echo["remaining_tasks"], echo["scope_tasks"]) == (8, 18)
     assert echo["ideal_remaining_tasks"] == 7.0
