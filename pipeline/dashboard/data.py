@@ -13,6 +13,8 @@ import duckdb
 VELOCITY_WEEKS = 12
 ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
 TOP_PROJECTS = 4
+FLOW_DAYS = 28  # the flow panel: the as-of day and the 27 before it
+STALE_WIP_DAYS = 14  # work in progress older than this is called out
 AVERAGE_WEEKS = 3  # the rolling average: the 3 complete weeks up to and including the week
 BRAINDUMP_DAYS = 56
 
@@ -59,6 +61,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
         "burndown": [],
         "at_risk": _at_risk(con, params),
         "account_labels": account_labels(con, params),
+        "flow": None,
         "braindumps": {
             "first_day": None,
             "last_day": None,
@@ -98,6 +101,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     data["kpis"] |= _week_to_date(con, params, data["velocity"], this_week, last_week)
     data["burndown"] = _burndown(con, params, as_of, this_week)
     data["braindumps"] = _braindumps(con, params, as_of)
+    data["flow"] = _flow(con, params, as_of)
     repeated = _repeated_names(con, params)
     label_projects(data["at_risk"], repeated, data["account_labels"])
     label_projects(data["burndown"], repeated, data["account_labels"])
@@ -312,6 +316,58 @@ def ideal_to_end(days: list[dict], end: date | None) -> list[tuple[date, float]]
     if value is None or end <= last["day_date"]:
         return []
     return [(last["day_date"], float(value)), (end, 0.0)]
+
+
+def _flow(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
+    """Flow over the last FLOW_DAYS days to the as-of day: throughput (final completions, the
+    ones velocity counts), cycle-time percentiles (continuous, as numpy's default) of the
+    tasks completed then that were ever in progress, and WIP now with its age."""
+    first_day = as_of - timedelta(days=FLOW_DAYS - 1)
+    throughput, timed, p50, p85, p95 = _one(
+        con,
+        f"""
+        select
+            count(*),
+            count(cycle_time_days),
+            quantile_cont(cycle_time_days, 0.5),
+            quantile_cont(cycle_time_days, 0.85),
+            quantile_cont(cycle_time_days, 0.95)
+        from bi.fct_task_flow
+        where {ACCOUNT} and completed_date between $first_day and $as_of
+        """,
+        {**params, "first_day": first_day, "as_of": as_of},
+    )
+    wip, aged, age_p50, oldest, stale = _one(
+        con,
+        f"""
+        select
+            count(*),
+            count(age_days),
+            quantile_cont(age_days, 0.5),
+            max(age_days),
+            count(*) filter (where age_days > $stale_days)
+        from bi.fct_wip_aging
+        where {ACCOUNT}
+        """,
+        {**params, "stale_days": STALE_WIP_DAYS},
+    )
+    return {
+        "first_day": first_day,
+        "last_day": as_of,
+        "days": FLOW_DAYS,
+        "throughput": throughput,
+        "throughput_per_week": throughput * 7 / FLOW_DAYS,
+        "cycle_timed_tasks": timed,
+        "cycle_time_p50_days": p50,
+        "cycle_time_p85_days": p85,
+        "cycle_time_p95_days": p95,
+        "wip_tasks": wip,
+        "wip_aged_tasks": aged,
+        "wip_age_p50_days": age_p50,
+        "wip_oldest_days": oldest,
+        "wip_older_than_stale": stale,
+        "stale_days": STALE_WIP_DAYS,
+    }
 
 
 def account_labels(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, str]:

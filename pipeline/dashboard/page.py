@@ -110,6 +110,13 @@ td.name .state { font-weight: 400; color: var(--muted); font-size: 12px; margin-
 .status.overdue { background: #b91c1c; color: #fff; }
 .status.at-risk { background: #fef3c7; color: #92400e; }
 footer a { color: var(--accent); }
+section.flow h2 { margin-bottom: 6px; }
+.stats { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 14px;
+  list-style: none; margin: 0; padding: 0; }
+.stat .label { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase;
+  letter-spacing: .06em; margin: 0; }
+.stat .value { font-size: 24px; font-weight: 700; margin: 2px 0; }
+.stat .sub { font-size: 12.5px; color: var(--muted); margin: 0; }
 .more { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; }
 footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
   padding-top: 10px; margin-top: 8px; }
@@ -435,6 +442,53 @@ def _risk_section(data: dict) -> str:
     return f'<section class="risk panel" aria-labelledby="h-risk">{head}{table}{more}</section>'
 
 
+def _days(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value:.1f} d"
+
+
+def _flow_section(data: dict) -> str:
+    flow = data["flow"]
+    head = '<h2 id="h-flow">Flow</h2>'
+    if flow is None:
+        body = '<p class="more">No data yet: nothing has been completed or started.</p>'
+        return f'<section class="flow panel" aria-labelledby="h-flow">{head}{body}</section>'
+    period = f"{short_date(flow['first_day'])} to {short_date(flow['last_day'])}"
+    stats = [
+        (
+            "Throughput",
+            number(flow["throughput"]),
+            f"tasks completed, {period} ({number(flow['throughput_per_week'], 1)} a week)",
+        ),
+        (
+            "Cycle time, median",
+            _days(flow["cycle_time_p50_days"]),
+            f"from first start to done; 85th percentile {_days(flow['cycle_time_p85_days'])}, "
+            f"95th {_days(flow['cycle_time_p95_days'])} "
+            f"({number(flow['cycle_timed_tasks'])} tasks that were in progress)",
+        ),
+        (
+            "Work in progress now",
+            number(flow["wip_tasks"]),
+            "tasks in progress or blocked",
+        ),
+        (
+            "Age of work in progress",
+            _days(flow["wip_age_p50_days"]),
+            f"median since first started; oldest {_days(flow['wip_oldest_days'])}; "
+            f"{number(flow['wip_older_than_stale'])} older than {flow['stale_days']} days",
+        ),
+    ]
+    items = "".join(
+        f'<li class="stat"><p class="label">{escape(label)}</p>'
+        f'<p class="value">{escape(value)}</p><p class="sub">{escape(sub)}</p></li>'
+        for label, value, sub in stats
+    )
+    return (
+        f'<section class="flow panel" aria-labelledby="h-flow">{head}'
+        f'<ul class="stats">{items}</ul></section>'
+    )
+
+
 def _stamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
@@ -475,6 +529,7 @@ def render_html(data: dict, generated_at: datetime, metrics_url: str | None = No
         + _kpi_tiles(data)
         + '<section aria-labelledby="h-trends"><h2 id="h-trends" class="sr-only">Trends</h2>'
         + f'<div class="grid2">{_velocity_figure(data)}{_braindump_figure(data)}</div></section>'
+        + _flow_section(data)
         + _burndown_section(data)
         + _risk_section(data)
         + footer

@@ -65,6 +65,13 @@ BI_COLUMNS: dict[str, dict[str, str]] = {
         "cycle_time_days": "double",
         "completed_date": "date",
     },
+    "fct_wip_aging": {
+        "account_id": "varchar",
+        "project_id": "varchar",
+        "task_id": "varchar",
+        "task_state": "varchar",
+        "age_days": "double",
+    },
     "fct_braindumps_daily": {
         "account_id": "varchar",
         "day_date": "date",

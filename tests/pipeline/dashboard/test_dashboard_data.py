@@ -389,3 +389,41 @@ def test_names_that_repeat_across_accounts_carry_the_account_label():
     ]
     one = dashboard_data(con, account_id="acct-3333-4444")  # one account: nothing repeats
     assert sorted(row["display_name"] for row in one["at_risk"]) == ["Hiring", "Launch"]
+
+
+def test_flow_counts_the_last_28_days_with_cycle_time_percentiles_and_wip_age():
+    def task(i: int, day: date, cycle: float | None) -> dict:
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        return {
+            "account_id": "a",
+            "project_id": "p",
+            "task_id": f"t{i}",
+            "completed_at": at,
+            "completed_date": day,
+            "cycle_time_days": cycle,
+        }
+
+    con = bi_database(
+        dim_accounts=[{"account_id": "a", "as_of_date": AS_OF}],
+        fct_task_flow=[
+            task(1, AS_OF, 1.0),
+            task(2, AS_OF - timedelta(days=27), 3.0),  # the first day of the 28
+            task(3, AS_OF - timedelta(days=28), 50.0),  # one day too early
+            task(4, AS_OF - timedelta(days=3), None),  # never in progress: no cycle time
+            task(5, AS_OF - timedelta(days=5), 5.0),
+        ],
+        fct_wip_aging=[
+            {"account_id": "a", "project_id": "p", "task_id": "w1", "age_days": 2.0},
+            {"account_id": "a", "project_id": "p", "task_id": "w2", "age_days": 20.0},
+            {"account_id": "a", "project_id": "p", "task_id": "w3", "age_days": None},
+        ],
+    )
+    flow = dashboard_data(con)["flow"]
+    assert flow["throughput"] == 4
+    assert flow["throughput_per_week"] == pytest.approx(1.0)
+    assert flow["cycle_timed_tasks"] == 3
+    assert flow["cycle_time_p50_days"] == pytest.approx(3.0)  # of 1, 3, 5
+    assert flow["cycle_time_p85_days"] == pytest.approx(4.4)  # 3 + 0.7 x (5 - 3)
+    assert (flow["wip_tasks"], flow["wip_aged_tasks"]) == (3, 2)
+    assert flow["wip_age_p50_days"] == pytest.approx(11.0)
+    assert (flow["wip_oldest_days"], flow["wip_older_than_stale"]) == (20.0, 1)
