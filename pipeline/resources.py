@@ -192,9 +192,12 @@ class DeliverySettings(dg.ConfigurableResource):
     """Where the dashboard and pipeline events go; each channel is off until configured.
     Environment: BUILDOS_DASHBOARD_DIR, BUILDOS_SLACK_WEBHOOK_URL, BUILDOS_SMTP_HOST,
     BUILDOS_SMTP_PORT, BUILDOS_SMTP_USER, BUILDOS_SMTP_PASSWORD, BUILDOS_SMTP_FROM,
-    BUILDOS_SMTP_TO (comma list), BUILDOS_EVENTS_WEBHOOK_URL, BUILDOS_EVENTS_WEBHOOK_SECRET."""
+    BUILDOS_SMTP_TO (comma list), BUILDOS_EVENTS_WEBHOOK_URL, BUILDOS_EVENTS_WEBHOOK_SECRET,
+    BUILDOS_DASHBOARD_ACCOUNTS (`summary`: the all-accounts dashboard only; `each`: also one
+    per account; or a comma list of account ids, each drawn beside the summary)."""
 
     dashboard_dir: str = "exports/dashboards"
+    dashboard_accounts: str = "summary"
     slack_webhook_url: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -211,6 +214,7 @@ class DeliverySettings(dg.ConfigurableResource):
 
 DELIVERY_ENV = {
     "dashboard_dir": "BUILDOS_DASHBOARD_DIR",
+    "dashboard_accounts": "BUILDOS_DASHBOARD_ACCOUNTS",
     "slack_webhook_url": "BUILDOS_SLACK_WEBHOOK_URL",
     "smtp_host": "BUILDOS_SMTP_HOST",
     "smtp_user": "BUILDOS_SMTP_USER",

@@ -62,6 +62,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
         "at_risk": _at_risk(con, params),
         "account_labels": account_labels(con, params),
         "flow": None,
+        "per_account": [],
         "braindumps": {
             "first_day": None,
             "last_day": None,
@@ -102,6 +103,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     data["burndown"] = _burndown(con, params, as_of, this_week)
     data["braindumps"] = _braindumps(con, params, as_of)
     data["flow"] = _flow(con, params, as_of)
+    data["per_account"] = _per_account(con, params, data["account_labels"])
     repeated = _repeated_names(con, params)
     label_projects(data["at_risk"], repeated, data["account_labels"])
     label_projects(data["burndown"], repeated, data["account_labels"])
@@ -368,6 +370,59 @@ def _flow(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
         "wip_older_than_stale": stale,
         "stale_days": STALE_WIP_DAYS,
     }
+
+
+def _per_account(con: duckdb.DuckDBPyConnection, params: dict, labels: dict) -> list[dict]:
+    """One row per account: its label, active projects, completion and projects at risk
+    (the all-accounts summary's table, and the CLI's closing lines)."""
+    rows = _rows(
+        con,
+        f"""
+        with projects as (
+            select account_id, count(*) filter (where project_state = 'active') as active
+            from bi.dim_projects
+            where {ACCOUNT} and not coalesce(is_deleted, false)
+            group by account_id
+        ),
+
+        completion as (
+            select account_id, sum(done_tasks) as done_tasks, sum(live_tasks) as live_tasks
+            from bi.fct_project_completion
+            where {ACCOUNT}
+            group by account_id
+        ),
+
+        risk as (
+            select
+                account_id,
+                count(*) filter (where is_at_risk) as at_risk,
+                count(*) filter (where risk_status = 'overdue') as overdue
+            from bi.fct_project_risk
+            where {ACCOUNT}
+            group by account_id
+        )
+
+        select
+            accounts.account_id,
+            coalesce(projects.active, 0) as active_projects,
+            coalesce(completion.done_tasks, 0) as done_tasks,
+            coalesce(completion.live_tasks, 0) as live_tasks,
+            coalesce(risk.at_risk, 0) as at_risk_projects,
+            coalesce(risk.overdue, 0) as overdue_projects
+        from bi.dim_accounts as accounts
+        left join projects on accounts.account_id = projects.account_id
+        left join completion on accounts.account_id = completion.account_id
+        left join risk on accounts.account_id = risk.account_id
+        where $account_id is null or accounts.account_id = $account_id
+        order by accounts.account_id
+        """,
+        params,
+    )
+    for row in rows:
+        row["account_label"] = labels.get(row["account_id"], row["account_id"][:8])
+        live = row["live_tasks"]
+        row["completion_pct"] = 100 * row["done_tasks"] / live if live else None
+    return rows
 
 
 def account_labels(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, str]:

@@ -489,6 +489,34 @@ def _flow_section(data: dict) -> str:
     )
 
 
+def _accounts_section(data: dict) -> str:
+    """The all-accounts summary's table: one line per account, by its label."""
+    rows = data["per_account"]
+    if data["account_id"] is not None or len(rows) < 2:
+        return ""
+    lines = "".join(
+        f'<tr><td class="name">{escape(row["account_label"])}</td>'
+        f'<td class="num">{escape(number(row["active_projects"]))}</td>'
+        f'<td class="num">{escape(_percent(row["completion_pct"], 1))}</td>'
+        f'<td class="num">{escape(number(row["done_tasks"]))} of '
+        f"{escape(number(row['live_tasks']))}</td>"
+        f'<td class="num{" hot" if row["overdue_projects"] else ""}">'
+        f"{escape(number(row['overdue_projects']))}</td>"
+        f'<td class="num{" hot" if row["at_risk_projects"] else ""}">'
+        f"{escape(number(row['at_risk_projects']))}</td></tr>"
+        for row in rows
+    )
+    return (
+        '<section class="accounts panel" aria-labelledby="h-accounts">'
+        '<h2 id="h-accounts">By account</h2><table>'
+        '<thead><tr><th scope="col">Account</th><th scope="col" class="num">Active projects</th>'
+        '<th scope="col" class="num">Completion</th><th scope="col" class="num">Tasks done</th>'
+        '<th scope="col" class="num">Overdue</th>'
+        '<th scope="col" class="num">Overdue or at risk</th></tr></thead>'
+        f"<tbody>{lines}</tbody></table></section>"
+    )
+
+
 def _stamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
@@ -529,6 +557,7 @@ def render_html(data: dict, generated_at: datetime, metrics_url: str | None = No
         + _kpi_tiles(data)
         + '<section aria-labelledby="h-trends"><h2 id="h-trends" class="sr-only">Trends</h2>'
         + f'<div class="grid2">{_velocity_figure(data)}{_braindump_figure(data)}</div></section>'
+        + _accounts_section(data)
         + _flow_section(data)
         + _burndown_section(data)
         + _risk_section(data)
