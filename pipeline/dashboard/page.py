@@ -121,6 +121,7 @@ section.flow h2 { margin-bottom: 6px; }
 footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
   padding-top: 10px; margin-top: 8px; }
 section.risk { overflow-x: auto; }
+section.panel { margin-bottom: 18px; }
 @media (max-width: 1100px) { .grid4 { grid-template-columns: 1fr 1fr; } }
 @media (max-width: 980px) { .grid2 { grid-template-columns: 1fr; }
   .kpis { grid-template-columns: 1fr 1fr; } }
