@@ -19,6 +19,7 @@ from pipeline.dashboard import dashboard_data, render_html, snapshot_png
 from pipeline.dashboard.snapshot import CHROMIUM_FLAGS
 from pipeline.resources import BuildOSResource, DeliverySettings, DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
+from tests.pipeline.dashboard.page_checks import OVERLAP_JS, SQL_NAME
 
 CHARTS_JS = """
 () => Array.from(document.querySelectorAll('figure.chart')).map((figure) => {
@@ -163,3 +164,14 @@ def test_snapshot_png_is_a_real_picture_cropped_to_the_content(demo, browser):
     assert footer <= height <= footer + 40  # the footer, then the page's bottom padding
     assert len(pixels) >= 20, "hardly any colours: a blank page?"
     assert pixels.most_common(1)[0][1] / (width * height) < 0.99
+
+
+def test_the_demo_dashboard_has_no_overlaps_and_no_sql_names(demo, browser):
+    _, page_path = demo
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(page_path.resolve().as_uri())
+    overlaps = page.evaluate(OVERLAP_JS)
+    text = page.inner_text("body")
+    page.close()
+    assert overlaps == []
+    assert not SQL_NAME.search(text), SQL_NAME.search(text)
