@@ -200,10 +200,13 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         """,
         params,
     )
-    at_risk, assessed = _one(
+    at_risk, overdue, assessed = _one(
         con,
         f"""
-        select count(*) filter (where is_at_risk), count(*)
+        select
+            count(*) filter (where is_at_risk),
+            count(*) filter (where risk_status = 'overdue'),
+            count(*)
         from bi.fct_project_risk
         where {ACCOUNT}
         """,
@@ -220,6 +223,7 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         "completed_last_week": 0,
         "average_complete_weeks": None,
         "at_risk_projects": at_risk,
+        "overdue_projects": overdue,
         "assessed_projects": assessed,
     }
 

@@ -254,9 +254,10 @@ def _kpi_tiles(data: dict) -> str:
         ),
         (
             "warn" if at_risk else "ok",
-            "Projects at risk",
+            "Projects overdue or at risk",
             number(at_risk),
-            f"of {escape(number(kpis['assessed_projects']))} live projects assessed",
+            f"{escape(number(kpis['overdue_projects']))} overdue · of "
+            f"{escape(number(kpis['assessed_projects']))} live projects assessed",
         ),
     ]
     items = "".join(
