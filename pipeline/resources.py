@@ -135,6 +135,10 @@ def warehouse_from_env() -> DuckDBWarehouse:
 
 
 DEFAULT_EFFORT_WEIGHTS = {"micro": 1.0, "small": 2.0, "medium": 3.0, "large": 5.0, "epic": 8.0}
+# The at-risk rule's tolerance (docs/metrics.md, "Projects at risk"): behind the ideal line
+# counts only beyond both this share of the scope and this many tasks.
+DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE = 0.10
+DEFAULT_RISK_BEHIND_TASKS = 2
 
 
 class ModelSettings(dg.ConfigurableResource):
@@ -145,6 +149,8 @@ class ModelSettings(dg.ConfigurableResource):
     rather than go past it. Environment: BUILDOS_MODELS_MEMORY_LIMIT, BUILDOS_MODELS_TEMP_DIR."""
 
     effort_weights: dict[str, float] = DEFAULT_EFFORT_WEIGHTS
+    risk_behind_share_of_scope: float = DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE
+    risk_behind_tasks: int = DEFAULT_RISK_BEHIND_TASKS
     memory_limit: str | None = None
     temp_directory: str | None = None
     threads: int | None = None

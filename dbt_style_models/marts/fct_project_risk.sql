@@ -4,10 +4,8 @@
 -- scope and a number of tasks, both), has a missed milestone or has blocked work.
 -- See docs/metrics.md, "Projects at risk".
 with tolerance as (
-    -- behind the ideal line counts only beyond both: 10% of the scope and 2 tasks
-    select
-        0.10 as behind_share_of_scope,
-        2 as behind_tasks
+    -- behind the ideal line counts only beyond both (ModelSettings; 10% and 2 tasks)
+    select * from staging.stg_buildos__risk_tolerance
 ),
 
 projects as (
@@ -74,7 +72,9 @@ joined as (
             false
         ) as is_behind_ideal,
         coalesce(missed.missed_milestones, 0) as missed_milestones,
-        coalesce(project_status.blocked_tasks, 0) as blocked_tasks
+        coalesce(project_status.blocked_tasks, 0) as blocked_tasks,
+        tolerance.behind_share_of_scope,
+        tolerance.behind_tasks
     from projects
     cross join tolerance
     inner join as_of on projects.account_id = as_of.account_id
@@ -127,6 +127,8 @@ final as (
         scope_tasks,
         is_overdue,
         is_projected_late,
+        behind_share_of_scope,
+        behind_tasks,
         project_state in ('active', 'planning')
         and (
             is_overdue

@@ -200,13 +200,15 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         """,
         params,
     )
-    at_risk, overdue, assessed = _one(
+    at_risk, overdue, assessed, share, tasks = _one(
         con,
         f"""
         select
             count(*) filter (where is_at_risk),
             count(*) filter (where risk_status = 'overdue'),
-            count(*)
+            count(*),
+            max(behind_share_of_scope),
+            max(behind_tasks)
         from bi.fct_project_risk
         where {ACCOUNT}
         """,
@@ -224,6 +226,7 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         "average_complete_weeks": None,
         "at_risk_projects": at_risk,
         "overdue_projects": overdue,
+        "risk_tolerance": None if share is None else (share, tasks),
         "assessed_projects": assessed,
     }
 

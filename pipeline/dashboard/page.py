@@ -420,6 +420,12 @@ def _risk_section(data: dict) -> str:
             )
             + "</tr>"
         )
+    share, tasks = data["kpis"]["risk_tolerance"] or (None, None)
+    tolerance = (
+        f"{number(100 * share)}% of the scope and {number(tasks)} tasks"
+        if share is not None
+        else "the tolerance"
+    )
     hidden = len(rows) - MAX_RISK_ROWS
     more = (
         f'<p class="more">and {hidden} more project{"s" if hidden > 1 else ""} overdue or at '
@@ -430,7 +436,7 @@ def _risk_section(data: dict) -> str:
     table = (
         "<table><caption>Active and planning projects with work left: <strong>overdue</strong> "
         "when past their end date; <strong>at risk</strong> when projected to finish after "
-        "it, behind the ideal line by more than 10% of the scope and 2 tasks, or with a "
+        f"it, behind the ideal line by more than {escape(tolerance)}, or with a "
         "missed milestone or blocked work. Overdue first, then most reasons.</caption>"
         '<thead><tr><th scope="col">Project</th><th scope="col">Status</th>'
         '<th scope="col">Reasons</th>'

@@ -27,7 +27,7 @@ CASES = {
 }
 
 
-def risk_rows() -> dict[str, dict]:
+def risk_rows(tolerance: tuple[float, int] | None = None) -> dict[str, dict]:
     projects, burndown = [], []
     for name, (state, end, scope, remaining, ideal, projected, rate) in CASES.items():
         projects.append(
@@ -71,7 +71,16 @@ def risk_rows() -> dict[str, dict]:
             "marts.dim_accounts": [
                 {"account_id": A, "as_of_at": ts("2026-03-10 12:00"), "as_of_date": AS_OF}
             ],
-        },
+        }
+        | (
+            {
+                "staging.stg_buildos__risk_tolerance": [
+                    {"behind_share_of_scope": tolerance[0], "behind_tasks": tolerance[1]}
+                ]
+            }
+            if tolerance
+            else {}
+        ),
         types={
             "staging.stg_buildos__projects": {"end_at": "timestamptz"},
             "marts.fct_burndown_daily": {
@@ -108,3 +117,14 @@ def test_the_documented_rule_on_known_cases():
     assert at_risk == ["behind", "no_pace", "overdue", "projected_late"]
     assert rows["overdue_but_paused"]["risk_reasons"] == ["past its end date"]
     assert not rows["overdue_but_paused"]["is_at_risk"]
+
+
+def test_the_tolerance_is_the_settings_one():
+    strict = risk_rows((0.0, 0))  # any task above the ideal counts
+    assert strict["behind_a_little"]["risk_status"] == "at risk"
+    assert strict["two_over"]["risk_status"] == "at risk"
+    assert strict["close_to_ideal"]["risk_status"] == "at risk"  # 0.3 over
+    assert (strict["behind"]["behind_share_of_scope"], strict["behind"]["behind_tasks"]) == (0, 0)
+    loose = risk_rows((0.5, 10))
+    assert loose["behind"]["risk_status"] == "on track"
+    assert risk_rows()["behind"]["behind_tasks"] == 2  # the default, as ModelSettings says

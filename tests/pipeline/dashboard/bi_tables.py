@@ -55,6 +55,8 @@ BI_COLUMNS: dict[str, dict[str, str]] = {
         "blocked_tasks": "bigint",
         "is_at_risk": "boolean",
         "risk_status": "varchar",
+        "behind_share_of_scope": "double",
+        "behind_tasks": "integer",
         "risk_reasons": "varchar[]",
     },
     "fct_task_flow": {

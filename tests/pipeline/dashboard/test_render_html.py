@@ -91,6 +91,8 @@ def full_data() -> dict:
                 "blocked_tasks": 0,
                 "is_at_risk": True,
                 "risk_status": "at risk",
+                "behind_share_of_scope": 0.1,
+                "behind_tasks": 2,
                 "risk_reasons": ["behind the ideal burndown", "<missed> milestones"],
             },
             {
@@ -210,6 +212,7 @@ def test_kpis_appear_on_the_page(page_text):
     text = re.sub(r"<[^>]+>", "", page_text)
     assert "▼ 2 vs 5 on the same days last week (Mon 00:00 to Wed 14:05 UTC)" in text
     assert "3-week average (complete weeks): 7.0 a week" in text  # weeks of 5, 7, 9
+    assert "behind the ideal line by more than 10% of the scope and 2 tasks" in text
 
 
 def test_empty_data_says_no_data_yet_in_every_figure():
