@@ -139,7 +139,11 @@ def complete_week_averages(weeks: list[dict], this_week: date, as_of: date) -> l
 
 
 def _week_to_date(
-    con: duckdb.DuckDBPyConnection, params: dict, weeks: list[dict], this_week: date, last_week
+    con: duckdb.DuckDBPyConnection,
+    params: dict,
+    weeks: list[dict],
+    this_week: date,
+    last_week: date,
 ) -> dict:
     """This week so far against the same stretch of last week: tasks finally completed from
     Monday 00:00 UTC to each account's as-of instant, and from a week earlier to that instant
