@@ -1,6 +1,7 @@
 """Dashboards: the executive dashboard (HTML and PNG, dated, plus `latest`) with its delivery,
 and the "project newly at risk" events. Numbers come from the bi views only."""
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,23 +32,57 @@ def _smtp(settings: DeliverySettings) -> delivery.SmtpSettings:
     )
 
 
-def write_dashboard(con, folder: Path, now: datetime) -> tuple[Path, Path | None, dict]:
-    """executive-<date>.html/.png beside latest.html/.png; the dated copies are the history."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data = dashboard_data(con)
+SAFE_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def dashboard_accounts(con, setting: str) -> list[str]:
+    """The accounts that get a dashboard of their own: none for `summary`, every account for
+    `each`, else the listed ids. An id reaches a file name only once it is known and safe."""
+    choice = setting.strip()
+    if choice in ("", "summary"):
+        return []
+    known = [
+        row[0]
+        for row in con.execute("select account_id from bi.dim_accounts order by 1").fetchall()
+    ]
+    wanted = known if choice == "each" else [a.strip() for a in choice.split(",") if a.strip()]
+    for account_id in wanted:
+        if account_id not in known:
+            raise ValueError(f"dashboard_accounts: no account {account_id!r} in the warehouse")
+        if not SAFE_ACCOUNT_ID.fullmatch(account_id):
+            raise ValueError(f"dashboard_accounts: account id {account_id!r} is not file-safe")
+    return wanted
+
+
+def _publish(folder: Path, name: str, data: dict, now: datetime) -> tuple[Path, Path | None]:
+    """<name>-<date>.html/.png beside latest*.html/.png; the dated copies are the history."""
     stamp = now.strftime("%Y-%m-%d")
-    html_path = folder / f"executive-{stamp}.html"
+    html_path = folder / f"{name}-{stamp}.html"
     html_path.write_text(render_html(data, now))
-    png_path: Path | None = folder / f"executive-{stamp}.png"
+    png_path: Path | None = folder / f"{name}-{stamp}.png"
     try:
         snapshot_png(html_path, png_path)
     except RuntimeError:
         png_path = None  # no Chromium here; the HTML page is complete without it
-    for source, name in ((html_path, "latest.html"), (png_path, "latest.png")):
+    latest = "latest" + name.removeprefix("executive")
+    for source, target in ((html_path, f"{latest}.html"), (png_path, f"{latest}.png")):
         if source is not None:
-            temporary = folder / f".{name}.tmp"
+            temporary = folder / f".{target}.tmp"
             shutil.copyfile(source, temporary)
-            temporary.replace(folder / name)
+            temporary.replace(folder / target)
+    return html_path, png_path
+
+
+def write_dashboard(
+    con, folder: Path, now: datetime, accounts: str = "summary"
+) -> tuple[Path, Path | None, dict]:
+    """The all-accounts dashboard (executive-<date>, latest), and one per account chosen by
+    `accounts` (executive-<account id>-<date>, latest-<account id>). Returns the summary's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for account_id in dashboard_accounts(con, accounts):
+        _publish(folder, f"executive-{account_id}", dashboard_data(con, account_id), now)
+    data = dashboard_data(con)
+    html_path, png_path = _publish(folder, "executive", data, now)
     return html_path, png_path, data
 
 
@@ -67,15 +102,15 @@ def executive_dashboard(
     con = warehouse.connect(read_only=True)
     try:
         html_path, png_path, data = write_dashboard(
-            con, Path(deliver.dashboard_dir), datetime.now(UTC)
+            con, Path(deliver.dashboard_dir), datetime.now(UTC), deliver.dashboard_accounts
         )
     finally:
         con.close()
     kpis = data.get("kpis", {})
     summary = (
         f"BuildOS weekly: {kpis.get('active_projects', 0)} active projects, "
-        f"{kpis.get('completed_this_week', 0)} tasks done this week "
-        f"(last week {kpis.get('completed_last_week', 0)}), "
+        f"{kpis.get('completed_this_week', 0)} tasks done this week so far "
+        f"({kpis.get('completed_same_days_last_week', 0)} on the same days last week), "
         f"{kpis.get('at_risk_projects', 0)} at risk."
     )
     sent = []

@@ -5,7 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline import model_build
-from pipeline.models import LAYERS, Model, ModelTest, load_models, run_test, write_effort_weights
+from pipeline.models import (
+    LAYERS,
+    Model,
+    ModelTest,
+    load_models,
+    run_test,
+    write_effort_weights,
+    write_risk_tolerance,
+)
 from pipeline.preview import preview_markdown
 from pipeline.resources import DuckDBWarehouse, ModelSettings
 
@@ -26,6 +34,29 @@ def effort_weights(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.Mate
         con.close()
     return dg.MaterializeResult(
         metadata={"row_count": len(models.effort_weights), "weights": dict(models.effort_weights)}
+    )
+
+
+@dg.asset(
+    key=["meta", "risk_tolerance"],
+    group_name="staging",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+)
+def risk_tolerance(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.MaterializeResult:
+    """The at-risk rule's tolerance (default: behind the ideal by more than 10% of the scope
+    and more than 2 tasks), from the ModelSettings resource: fct_project_risk reads it."""
+    con = warehouse.connect()
+    try:
+        write_risk_tolerance(con, models.risk_behind_share_of_scope, models.risk_behind_tasks)
+    finally:
+        con.close()
+    return dg.MaterializeResult(
+        metadata={
+            "row_count": 1,
+            "behind_share_of_scope": models.risk_behind_share_of_scope,
+            "behind_tasks": models.risk_behind_tasks,
+        }
     )
 
 

@@ -623,17 +623,9 @@ def _print_summary(db) -> None:
     con = warehouse.connect(db, read_only=True)
     try:
         data = dashboard_data(con)
-        accounts = con.execute(
-            "select p.account_id, count(*) filter (where p.project_state = 'active'), "
-            "sum(c.done_tasks), sum(c.live_tasks), count(*) filter (where r.is_at_risk) "
-            "from bi.dim_projects as p "
-            "left join bi.fct_project_completion as c using (account_id, project_id) "
-            "left join bi.fct_project_risk as r using (account_id, project_id) "
-            "where not p.is_deleted group by 1 order by 1"
-        ).fetchall()
     finally:
         con.close()
-    kpis, dumps = data["kpis"], data["braindumps"]
+    kpis, dumps, accounts = data["kpis"], data["braindumps"], data["per_account"]
     click.echo(f"Portfolio as of {data['as_of_date']} ({len(accounts)} accounts):")
     click.echo(f"  active projects        {kpis['active_projects']:>6}")
     click.echo(
@@ -642,7 +634,7 @@ def _print_summary(db) -> None:
     )
     click.echo(
         f"  tasks done this week   {kpis['completed_this_week']:>6}  "
-        f"(last week {kpis['completed_last_week']})"
+        f"(same days last week {kpis['completed_same_days_last_week']})"
     )
     click.echo(f"  projects at risk       {kpis['at_risk_projects']:>6}")
     click.echo(
@@ -650,9 +642,12 @@ def _print_summary(db) -> None:
         f"({dumps['processed']} processed, {dumps['failed']} failed)"
     )
     click.echo("  per account: active projects, completion, at risk")
-    for account_id, active, done, live, at_risk in accounts:
-        share = f"{100 * done / live:5.1f}%" if live else "    -"
-        click.echo(f"    {account_id[:8]}   {active:>3} active   {share}   {at_risk} at risk")
+    for row in accounts:
+        share = f"{row['completion_pct']:5.1f}%" if row["live_tasks"] else "    -"
+        click.echo(
+            f"    {row['account_label']:<12} {row['active_projects']:>3} active   {share}   "
+            f"{row['at_risk_projects']} at risk"
+        )
 
 
 @main.command(

@@ -36,6 +36,7 @@ MART_FRESHNESS = dg.FreshnessPolicy.time_window(
 )
 modeling_assets = [
     model_assets.effort_weights,
+    model_assets.risk_tolerance,
     model_assets.account_fingerprints,
     *model_assets.model_assets_with(marts_freshness=MART_FRESHNESS),
 ]

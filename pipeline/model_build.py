@@ -23,7 +23,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.models import LAYERS, Model, load_models, write_effort_weights
+from pipeline.models import (
+    LAYERS,
+    Model,
+    load_models,
+    write_effort_weights,
+    write_risk_tolerance,
+)
 
 ALL_ACCOUNTS = "*"  # the state key of a model or source without account_id
 SCOPE = "account_scope"  # the in-memory catalog holding the views of the stale accounts
@@ -302,10 +308,23 @@ def build(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> B
 
 
 def build_all(
-    con: duckdb.DuckDBPyConnection, weights: dict[str, float], full: bool = False
+    con: duckdb.DuckDBPyConnection,
+    weights: dict[str, float],
+    full: bool = False,
+    risk_tolerance: tuple[float, int] | None = None,
 ) -> dict[str, BuildResult]:
-    """Every model in dependency order (what the model assets do, one by one)."""
+    """Every model in dependency order (what the model assets do, one by one);
+    `risk_tolerance` is ModelSettings' (share of scope, tasks), its defaults when None."""
+    from pipeline import resources  # it imports this module
+
     write_effort_weights(con, weights)
+    write_risk_tolerance(
+        con,
+        *(
+            risk_tolerance
+            or (resources.DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE, resources.DEFAULT_RISK_BEHIND_TASKS)
+        ),
+    )
     models = load_models()
     write_account_fingerprints(con, account_fingerprints(con, models))
     return {model.relation: build(con, model, full=full) for model in models}

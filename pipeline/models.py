@@ -260,6 +260,21 @@ def write_effort_weights(con: duckdb.DuckDBPyConnection, weights: dict[str, floa
     con.executemany("insert into meta.effort_weights values (?, ?)", sorted(weights.items()))
 
 
+def write_risk_tolerance(
+    con: duckdb.DuckDBPyConnection, behind_share_of_scope: float, behind_tasks: int
+) -> None:
+    """The at-risk rule's tolerance (ModelSettings), as a one-row table the staging layer
+    reads."""
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create or replace table meta.risk_tolerance "
+        "(behind_share_of_scope double not null, behind_tasks integer not null)"
+    )
+    con.execute(
+        "insert into meta.risk_tolerance values (?, ?)", [behind_share_of_scope, behind_tasks]
+    )
+
+
 def build_all(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> dict[str, int | None]:
     """Every model in dependency order, each rebuilt for the accounts whose inputs changed
     (pipeline.model_build); row counts by relation (None for a view)."""

@@ -135,6 +135,10 @@ def warehouse_from_env() -> DuckDBWarehouse:
 
 
 DEFAULT_EFFORT_WEIGHTS = {"micro": 1.0, "small": 2.0, "medium": 3.0, "large": 5.0, "epic": 8.0}
+# The at-risk rule's tolerance (docs/metrics.md, "Projects at risk"): behind the ideal line
+# counts only beyond both this share of the scope and this many tasks.
+DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE = 0.10
+DEFAULT_RISK_BEHIND_TASKS = 2
 
 
 class ModelSettings(dg.ConfigurableResource):
@@ -145,6 +149,8 @@ class ModelSettings(dg.ConfigurableResource):
     rather than go past it. Environment: BUILDOS_MODELS_MEMORY_LIMIT, BUILDOS_MODELS_TEMP_DIR."""
 
     effort_weights: dict[str, float] = DEFAULT_EFFORT_WEIGHTS
+    risk_behind_share_of_scope: float = DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE
+    risk_behind_tasks: int = DEFAULT_RISK_BEHIND_TASKS
     memory_limit: str | None = None
     temp_directory: str | None = None
     threads: int | None = None
@@ -208,9 +214,12 @@ class DeliverySettings(dg.ConfigurableResource):
     """Where the dashboard and pipeline events go; each channel is off until configured.
     Environment: BUILDOS_DASHBOARD_DIR, BUILDOS_SLACK_WEBHOOK_URL, BUILDOS_SMTP_HOST,
     BUILDOS_SMTP_PORT, BUILDOS_SMTP_USER, BUILDOS_SMTP_PASSWORD, BUILDOS_SMTP_FROM,
-    BUILDOS_SMTP_TO (comma list), BUILDOS_EVENTS_WEBHOOK_URL, BUILDOS_EVENTS_WEBHOOK_SECRET."""
+    BUILDOS_SMTP_TO (comma list), BUILDOS_EVENTS_WEBHOOK_URL, BUILDOS_EVENTS_WEBHOOK_SECRET,
+    BUILDOS_DASHBOARD_ACCOUNTS (`summary`: the all-accounts dashboard only; `each`: also one
+    per account; or a comma list of account ids, each drawn beside the summary)."""
 
     dashboard_dir: str = "exports/dashboards"
+    dashboard_accounts: str = "summary"
     slack_webhook_url: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -227,6 +236,7 @@ class DeliverySettings(dg.ConfigurableResource):
 
 DELIVERY_ENV = {
     "dashboard_dir": "BUILDOS_DASHBOARD_DIR",
+    "dashboard_accounts": "BUILDOS_DASHBOARD_ACCOUNTS",
     "slack_webhook_url": "BUILDOS_SLACK_WEBHOOK_URL",
     "smtp_host": "BUILDOS_SMTP_HOST",
     "smtp_user": "BUILDOS_SMTP_USER",

@@ -129,28 +129,30 @@ def segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[fl
 
 
 def velocity_chart(weeks: Sequence[dict], this_week: date, n_weeks: int) -> str:
-    """Bars: tasks completed per ISO week; line: the 3-week rolling average. The current week
-    is still running, so its bar is drawn lighter and marked 'to date'."""
-    width, height = 640.0, 250.0
+    """Bars: tasks completed per ISO week; line: the average of the 3 complete weeks ending
+    with each week. The current week is still running, so its bar is drawn lighter and marked
+    'to date', and it has no average. Bar values sit in a band above the plot, so no line can
+    run through them."""
+    width, height = 640.0, 262.0
     by_week = {row["week_start"]: row for row in weeks}
     slots = [this_week - timedelta(weeks=n_weeks - 1 - i) for i in range(n_weeks)]
     values = [by_week[s]["tasks_completed"] for s in slots if s in by_week]
-    averages = [by_week[s]["tasks_completed_avg_3w"] or 0 for s in slots if s in by_week]
+    averages = [by_week[s]["average_complete_weeks"] or 0 for s in slots if s in by_week]
     ticks = nice_ticks(max([*values, *averages, 1]))
-    frame = Frame(width, height, left=40, right=12, top=22, bottom=30, y_max=ticks[-1])
+    frame = Frame(width, height, left=48, right=12, top=26, bottom=40, y_max=ticks[-1])
     slot = (frame.x1 - frame.x0) / n_weeks
     bar = slot * 0.62
     total = sum(values)
     label = (
         f"Tasks completed per week over the last {n_weeks} weeks: {number(total)} in all; "
-        f"bars are weekly totals, the line is the 3-week rolling average."
+        f"bars are weekly totals, the line is the average of the last 3 complete weeks."
     )
-    parts = [svg_open(width, height, label), y_axis(frame, ticks)]
+    parts = [svg_open(width, height, label), y_axis(frame, ticks), y_title(frame, "tasks")]
     line: list[tuple[float, float | None]] = []
     for i, week in enumerate(slots):
         center = frame.x0 + slot * (i + 0.5)
         current = week == this_week
-        parts.append(x_label(center, height - 10, short_date(week)))
+        parts.append(x_label(center, height - 22, short_date(week)))
         row = by_week.get(week)
         if row is None:
             line.append((center, None))
@@ -166,15 +168,15 @@ def velocity_chart(weeks: Sequence[dict], this_week: date, n_weeks: int) -> str:
             f"<title>{escape(tip)}</title></rect>"
         )
         parts.append(
-            f'<text class="value" x="{_f(center)}" y="{_f(y - 5)}" '
+            f'<text class="value" x="{_f(center)}" y="{_f(frame.y1 - 9)}" '
             f'text-anchor="middle">{number(value)}</text>'
         )
         if current:
             parts.append(
-                f'<text class="note" x="{_f(center)}" y="{_f(frame.y1 - 8)}" '
+                f'<text class="note" x="{_f(center)}" y="{_f(height - 8)}" '
                 f'text-anchor="middle">to date</text>'
             )
-        average = row["tasks_completed_avg_3w"]
+        average = row["average_complete_weeks"]
         line.append((center, None if average is None else frame.y(average)))
     for run in segments(line):
         parts.append(f'<path class="avg" d="{polyline_path(run)}"/>')
@@ -184,6 +186,15 @@ def velocity_chart(weeks: Sequence[dict], this_week: date, n_weeks: int) -> str:
         f'y1="{_f(frame.y0)}" y2="{_f(frame.y0)}"/></svg>'
     )
     return "".join(parts)
+
+
+def y_title(frame: Frame, text: str) -> str:
+    """The y axis's unit, written up the left edge."""
+    middle = (frame.y0 + frame.y1) / 2
+    return (
+        f'<text class="tick axis-title" transform="translate(11 {_f(middle)}) rotate(-90)" '
+        f'text-anchor="middle">{escape(text)}</text>'
+    )
 
 
 def braindump_chart(days: Sequence[dict], first_day: date, last_day: date) -> str:
@@ -231,59 +242,81 @@ def braindump_chart(days: Sequence[dict], first_day: date, last_day: date) -> st
     return "".join(parts)
 
 
+def burndown_axis(project: dict) -> tuple[date, date, bool]:
+    """The time axis: from the project's first day (its creation) to the later of its end date
+    and its projected completion. A projection further out than the project's age so far (at
+    least PROJECTION_HORIZON_DAYS) would flatten the history: the axis then stops there and
+    the projection runs off its edge, labelled with its date. Returns (first, last, cut)."""
+    days = project["days"]
+    first, today = days[0]["day_date"], days[-1]["day_date"]
+    projected, end = project["projected_completion_date"], project["end_date"]
+    axis_end = max([today, *(day for day in (end,) if day is not None)])
+    cut = False
+    if projected is not None and projected > axis_end:
+        horizon = max(axis_end, today + max(today - first, timedelta(PROJECTION_HORIZON_DAYS)))
+        cut = projected > horizon
+        axis_end = min(projected, horizon)
+    if axis_end <= first:
+        axis_end = first + timedelta(days=1)
+    return first, axis_end, cut
+
+
 def burndown_chart(project: dict) -> str:
     """One project's burnup (scope, completed) and burndown (remaining) per day, its ideal
-    line, and the projection from today's remaining to zero on the projected completion date
-    (dashed, over a shaded 'ahead' band). The end date is a vertical marker."""
-    width, height = 330.0, 230.0
+    line to the end date, and the projection from today's remaining to zero on the projected
+    completion date (dashed, over a shaded 'ahead' band). The end date is a vertical marker.
+    The y scale is `project["y_top"]` (shared by the panels) when given."""
+    width, height = 330.0, 256.0
     days = project["days"]
-    first, last = days[0]["day_date"], days[-1]["day_date"]
+    last = days[-1]["day_date"]
     projected, end = project["projected_completion_date"], project["end_date"]
-    horizon = last + timedelta(days=PROJECTION_HORIZON_DAYS)
-    axis_end = max([last, *(min(d, horizon) for d in (projected, end) if d is not None)])
-    if axis_end == first:
-        axis_end = first + timedelta(days=1)
+    first, axis_end, cut = burndown_axis(project)
     span = (axis_end - first).days
-    top = max(
+    top = project.get("y_top") or max(
         [row["scope_tasks"] or 0 for row in days]
         + [row["ideal_remaining_tasks"] or 0 for row in days]
         + [1]
     )
     ticks = nice_ticks(top, 4)
-    frame = Frame(width, height, left=34, right=10, top=10, bottom=24, y_max=ticks[-1])
+    # the band above the plot holds the end-date and cut-projection labels, clear of lines
+    frame = Frame(width, height, left=44, right=12, top=34, bottom=24, y_max=ticks[-1])
 
     def x(day: date) -> float:
-        return frame.x0 + (frame.x1 - frame.x0) * (day - first).days / span
+        return frame.x0 + (frame.x1 - frame.x0) * min((day - first).days, span) / span
 
     label = (
-        f"Burndown of {project['project_name']}: {number(project['remaining_tasks'])} of "
-        f"{number(project['scope_tasks'])} tasks remaining on {long_date(last)}"
+        f"Burndown of {project.get('display_name', project['project_name'])}: "
+        f"{number(project['remaining_tasks'])} of {number(project['scope_tasks'])} tasks "
+        f"remaining on {long_date(last)}, from {long_date(first)} to {long_date(axis_end)}"
         + (
             f", projected to finish {long_date(projected)}."
             if projected is not None
             else ", no projected finish at the current pace."
         )
     )
-    parts = [svg_open(width, height, label)]
+    axis = f'data-axis-start="{first}" data-axis-end="{axis_end}" data-y-max="{_f(ticks[-1])}"'
+    parts = [svg_open(width, height, label).replace("<svg ", f"<svg {axis} ", 1)]
     if axis_end > last:
         parts.append(
             f'<rect class="ahead" x="{_f(x(last))}" y="{_f(frame.y1)}" '
             f'width="{_f(x(axis_end) - x(last))}" height="{_f(frame.y0 - frame.y1)}"/>'
         )
     parts.append(y_axis(frame, ticks))
-    # Date labels by priority (today, the first day, the axis end, the middle), each kept
+    parts.append(y_title(frame, "tasks"))
+    # Date labels by priority (the first day, the axis end, today, the end date), each kept
     # only when it clears the ones already placed.
-    placed: list[float] = []
-    for day, anchor, reach in (
-        (last, "middle", 0.0),
-        (first, "start", 14.0),
-        (axis_end, "end", -14.0),
-        (first + (last - first) / 2, "middle", 0.0),
-    ):
-        centre = x(day) + reach
-        if all(abs(centre - other) >= 46 for other in placed):
-            placed.append(centre)
-            parts.append(x_label(x(day), height - 7, short_date(day), anchor))
+    placed: list[tuple[float, float]] = []
+    candidates = [(first, "start"), (axis_end, "end"), (last, "middle")]
+    if end is not None and first < end < axis_end:
+        candidates.append((end, "middle"))
+    for day, anchor in candidates:
+        text = short_date(day) if day.year == last.year else f"{short_date(day)} {day:%y}"
+        half = 3.3 * len(text)
+        centre = x(day) + {"start": half, "end": -half, "middle": 0.0}[anchor]
+        box = (centre - half - 4, centre + half + 4)
+        if all(box[1] < lo or box[0] > hi for lo, hi in placed):
+            placed.append(box)
+            parts.append(x_label(x(day), height - 7, text, anchor))
 
     def line(key: str) -> list[tuple[float, float | None]]:
         return [
@@ -296,8 +329,15 @@ def burndown_chart(project: dict) -> str:
         parts.append(f'<path class="bn-done" d="{polyline_path(run)}"/>')
     for run in segments(line("scope_tasks")):
         parts.append(f'<path class="bn-scope" d="{polyline_path(run)}"/>')
-    for run in segments(line("ideal_remaining_tasks")):
+    ideal = line("ideal_remaining_tasks")
+    ahead = [(x(day), frame.y(value)) for day, value in project.get("ideal_to_end") or []]
+    for run in segments(ideal):
+        if ahead and run[-1][0] == ahead[0][0]:
+            run = [*run, *ahead[1:]]
+            ahead = []
         parts.append(f'<path class="bn-ideal" d="{polyline_path(run)}"/>')
+    if ahead:
+        parts.append(f'<path class="bn-ideal" d="{polyline_path(ahead)}"/>')
     for run in segments(line("remaining_tasks")):
         parts.append(f'<path class="bn-remaining" d="{polyline_path(run)}"/>')
     remaining = project["remaining_tasks"] or 0
@@ -308,18 +348,26 @@ def burndown_chart(project: dict) -> str:
         share = (stop - last).days / (projected - last).days
         points = [(x(last), frame.y(remaining)), (x(stop), frame.y(remaining * (1 - share)))]
         parts.append(f'<path class="bn-projection" d="{polyline_path(points)}"/>')
-        if projected <= axis_end:
+        if not cut:
             parts.append(
                 f'<circle class="bn-projection-dot" cx="{_f(x(projected))}" '
                 f'cy="{_f(frame.y0)}" r="3.5"><title>Projected completion '
                 f"{escape(long_date(projected))}</title></circle>"
             )
+        else:
+            parts.append(
+                f'<text class="note" x="{_f(frame.x1)}" y="{_f(frame.y1 - 19)}" '
+                f'text-anchor="end">projected {escape(long_date(projected))} →</text>'
+            )
     if end is not None and first <= end <= axis_end:
+        anchor = "end" if x(end) > (frame.x0 + frame.x1) / 2 else "start"
         parts.append(
             f'<line class="bn-end" x1="{_f(x(end))}" x2="{_f(x(end))}" y1="{_f(frame.y1)}" '
             f'y2="{_f(frame.y0)}"><title>End date {escape(long_date(end))}</title></line>'
-            f'<text class="note" x="{_f(x(end) - 3)}" y="{_f(frame.y1 + 9)}" '
-            f'text-anchor="end">end</text>'
+        )
+        parts.append(
+            f'<text class="note" x="{_f(x(end))}" y="{_f(frame.y1 - 6)}" '
+            f'text-anchor="{anchor}">end {escape(short_date(end))}</text>'
         )
     parts.append(
         f'<circle class="bn-today" cx="{_f(x(last))}" cy="{_f(frame.y(remaining))}" r="3.5">'

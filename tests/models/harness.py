@@ -20,7 +20,11 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.models import load_models
-from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
+from pipeline.resources import (
+    DEFAULT_EFFORT_WEIGHTS,
+    DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE,
+    DEFAULT_RISK_BEHIND_TASKS,
+)
 
 MODELS = {model.name: model for model in load_models()}
 
@@ -43,6 +47,10 @@ DEFAULT_INPUTS = {
         "updated_at timestamptz, deleted_at timestamptz, valid_from timestamptz, "
         "valid_to timestamptz",
         [],
+    ),
+    "staging.stg_buildos__risk_tolerance": (
+        "behind_share_of_scope double, behind_tasks integer",
+        [(DEFAULT_RISK_BEHIND_SHARE_OF_SCOPE, DEFAULT_RISK_BEHIND_TASKS)],
     ),
     "staging.stg_buildos__effort_weights": (
         "facet_scale varchar, effort_weight double",

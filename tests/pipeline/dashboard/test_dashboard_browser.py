@@ -16,9 +16,10 @@ import duckdb
 import pytest
 
 from pipeline.dashboard import dashboard_data, render_html, snapshot_png
-from pipeline.dashboard.render import CHROMIUM_FLAGS
+from pipeline.dashboard.snapshot import CHROMIUM_FLAGS
 from pipeline.resources import BuildOSResource, DeliverySettings, DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
+from tests.pipeline.dashboard.page_checks import OVERLAP_JS, SQL_NAME
 
 CHARTS_JS = """
 () => Array.from(document.querySelectorAll('figure.chart')).map((figure) => {
@@ -146,12 +147,31 @@ def png_pixels(path: Path) -> tuple[int, int, Counter]:
     return width, height, pixels
 
 
-def test_snapshot_png_is_a_real_picture(demo):
+def test_snapshot_png_is_a_real_picture_cropped_to_the_content(demo, browser):
     chromium()
     _, page_path = demo
     png = page_path.with_suffix(".png")
-    snapshot_png(page_path, png)
+    made = snapshot_png(page_path, png)
     width, height, pixels = png_pixels(png)
-    assert (width, height) == (1400, 1800)
+    page = browser.new_page(viewport={"width": 1400, "height": 600})
+    page.goto(page_path.resolve().as_uri(), wait_until="load")
+    bottom = page.evaluate(
+        "Math.ceil(document.querySelector('main').getBoundingClientRect().bottom)"
+    )
+    footer = page.evaluate("document.querySelector('footer').getBoundingClientRect().bottom")
+    page.close()
+    assert (width, height) == (1400, made) == (1400, bottom)  # no empty band below the page
+    assert footer <= height <= footer + 40  # the footer, then the page's bottom padding
     assert len(pixels) >= 20, "hardly any colours: a blank page?"
     assert pixels.most_common(1)[0][1] / (width * height) < 0.99
+
+
+def test_the_demo_dashboard_has_no_overlaps_and_no_sql_names(demo, browser):
+    _, page_path = demo
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(page_path.resolve().as_uri())
+    overlaps = page.evaluate(OVERLAP_JS)
+    text = page.inner_text("body")
+    page.close()
+    assert overlaps == []
+    assert not SQL_NAME.search(text), SQL_NAME.search(text)

@@ -13,7 +13,8 @@ from pipeline.dashboard import ChromiumNotFoundError, dashboard_data, render_htm
 from tests.pipeline.dashboard.bi_tables import bi_database
 
 AS_OF = date(2021, 3, 10)
-ACCOUNTS = [{"account_id": a, "as_of_date": AS_OF} for a in ("a", "b")]
+AS_OF_AT = datetime(2021, 3, 10, 14, 5, tzinfo=UTC)  # a Wednesday afternoon
+ACCOUNTS = [{"account_id": a, "as_of_date": AS_OF, "as_of_at": AS_OF_AT} for a in ("a", "b")]
 THIS_WEEK = date(2021, 3, 8)
 GENERATED = datetime(2021, 3, 11, 6, 30, tzinfo=UTC)
 HOSTILE = "<script>alert('x')</script> & \"Q1\" <b>launch</b>"
@@ -89,6 +90,9 @@ def full_data() -> dict:
                 "missed_milestones": 1,
                 "blocked_tasks": 0,
                 "is_at_risk": True,
+                "risk_status": "at risk",
+                "behind_share_of_scope": 0.1,
+                "behind_tasks": 2,
                 "risk_reasons": ["behind the ideal burndown", "<missed> milestones"],
             },
             {
@@ -112,6 +116,14 @@ def full_data() -> dict:
             }
             for i in range(5)
             for p, n in (("p1", 2), ("p2", 1))
+        ],
+        fct_task_flow=[  # 3 this week to Wednesday 14:05, 5 over the same stretch last week
+            {"account_id": "a", "project_id": "p1", "task_id": f"t{i}", "completed_at": at}
+            for i, at in enumerate(
+                [AS_OF_AT - timedelta(hours=h) for h in (1, 20, 40)]
+                + [AS_OF_AT - timedelta(days=7, hours=h) for h in (1, 2, 3, 4, 5)]
+                + [AS_OF_AT - timedelta(days=7, hours=-1)]
+            )
         ],
         fct_burndown_daily=[
             {
@@ -196,8 +208,11 @@ def test_kpis_appear_on_the_page(page_text):
     assert "Active projects" in page_text
     assert ">52.5%<" in page_text  # 21 of 40 live tasks done
     assert "21 of 40 live tasks done" in page_text
-    assert ">3<" in page_text  # tasks completed this week: 2 + 1
-    assert "vs last week (5)" in page_text
+    assert ">3<" in page_text  # tasks completed this week, to Wednesday 14:05
+    text = re.sub(r"<[^>]+>", "", page_text)
+    assert "▼ 2 vs 5 on the same days last week (Mon 00:00 to Wed 14:05 UTC)" in text
+    assert "3-week average (complete weeks): 7.0 a week" in text  # weeks of 5, 7, 9
+    assert "behind the ideal line by more than 10% of the scope and 2 tasks" in text
 
 
 def test_empty_data_says_no_data_yet_in_every_figure():

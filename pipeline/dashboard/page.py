@@ -1,303 +1,14 @@
-"""The executive dashboard: its numbers from the `bi` views, the HTML page, the PNG snapshot.
-
-Every number is read from a `bi` view and at most selected, filtered or summed here; the two
-ratios of sums (overall completion, the brain dump processed rate over 8 weeks) say so on the
-page. "Now" is the data's as-of date, never the machine's clock.
-"""
+"""The dashboard page: one self-contained HTML document (inline CSS and SVG, no script, no
+URL) drawn from what `pipeline.dashboard.data.dashboard_data` returns."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from html import escape
-from pathlib import Path
-
-import duckdb
 
 from pipeline.dashboard import charts
 from pipeline.dashboard.charts import NO_VALUE, long_date, number, short_date
-
-VELOCITY_WEEKS = 12
-ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
-TOP_PROJECTS = 4
-BURNDOWN_DAYS = 84  # history shown on each burndown
-BRAINDUMP_DAYS = 56
-CHROMIUM_ENV = "BUILDOS_CHROMIUM"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
-
-# `$account_id` is bound; null means every account in the warehouse.
-ACCOUNT = "($account_id is null or account_id = $account_id)"
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict):
-    return con.execute(sql, params).fetchone()
-
-
-def _as_of_date(con: duckdb.DuckDBPyConnection, params: dict) -> date | None:
-    """The day the data describes: the accounts' one as-of day (bi.dim_accounts), the latest
-    one across accounts for the portfolio."""
-    row = _one(con, f"select max(as_of_date) from bi.dim_accounts where {ACCOUNT}", params)
-    return row[0]
-
-
-def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None) -> dict:
-    """Everything the page shows, as plain dicts of dates and numbers, for one account or
-    (account_id None) the whole portfolio summed over accounts."""
-    params = {"account_id": account_id}
-    as_of = _as_of_date(con, params)
-    accounts = _one(
-        con, f"select count(distinct account_id) from bi.dim_projects where {ACCOUNT}", params
-    )[0]
-    data: dict = {
-        "account_id": account_id,
-        "accounts": accounts,
-        "as_of_date": as_of,
-        "this_week_start": None,
-        "last_week_start": None,
-        "velocity_weeks": VELOCITY_WEEKS,
-        "kpis": _kpis(con, params),
-        "velocity": [],
-        "burndown": [],
-        "at_risk": _at_risk(con, params),
-        "braindumps": {
-            "first_day": None,
-            "last_day": None,
-            "days": [],
-            "created": 0,
-            "processed": 0,
-            "failed": 0,
-            "pending": 0,
-            "processed_rate": None,
-        },
-    }
-    if as_of is None:
-        return data
-    this_week = as_of - timedelta(days=as_of.weekday())
-    last_week = this_week - timedelta(weeks=1)
-    data["this_week_start"], data["last_week_start"] = this_week, last_week
-    data["velocity"] = _rows(
-        con,
-        f"""
-        select
-            week_start,
-            sum(tasks_completed) as tasks_completed,
-            sum(tasks_completed_avg_3w) as tasks_completed_avg_3w
-        from bi.fct_velocity_weekly
-        where {ACCOUNT} and week_start between $first_week and $this_week
-        group by week_start
-        order by week_start
-        """,
-        {
-            **params,
-            "first_week": this_week - timedelta(weeks=VELOCITY_WEEKS - 1),
-            "this_week": this_week,
-        },
-    )
-    by_week = {row["week_start"]: row["tasks_completed"] for row in data["velocity"]}
-    data["kpis"]["completed_this_week"] = by_week.get(this_week, 0)
-    data["kpis"]["completed_last_week"] = by_week.get(last_week, 0)
-    data["burndown"] = _burndown(con, params, as_of, this_week)
-    data["braindumps"] = _braindumps(con, params, as_of)
-    return data
-
-
-def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
-    active = _one(
-        con,
-        f"""
-        select count(*) from bi.dim_projects
-        where {ACCOUNT} and project_state = 'active' and not coalesce(is_deleted, false)
-        """,
-        params,
-    )[0]
-    done, live, projects = _one(
-        con,
-        f"""
-        select coalesce(sum(done_tasks), 0), coalesce(sum(live_tasks), 0), count(*)
-        from bi.fct_project_completion
-        where {ACCOUNT}
-        """,
-        params,
-    )
-    at_risk, assessed = _one(
-        con,
-        f"""
-        select count(*) filter (where is_at_risk), count(*)
-        from bi.fct_project_risk
-        where {ACCOUNT}
-        """,
-        params,
-    )
-    return {
-        "active_projects": active,
-        "live_projects": projects,
-        "done_tasks": done,
-        "live_tasks": live,
-        "completion_pct": 100 * done / live if live else None,
-        "completed_this_week": 0,
-        "completed_last_week": 0,
-        "at_risk_projects": at_risk,
-        "assessed_projects": assessed,
-    }
-
-
-def _burndown(
-    con: duckdb.DuckDBPyConnection, params: dict, as_of: date, this_week: date
-) -> list[dict]:
-    """The most active projects (most tasks completed over the last ACTIVITY_WEEKS weeks, at
-    least one) with their daily burndown rows and the view's projection."""
-    top = _rows(
-        con,
-        f"""
-        with activity as (
-            select account_id, project_id, sum(tasks_completed) as tasks_completed_recently
-            from bi.fct_velocity_weekly
-            where {ACCOUNT} and week_start between $first_week and $this_week
-            group by account_id, project_id
-            having sum(tasks_completed) > 0
-        )
-
-        select
-            activity.account_id,
-            activity.project_id,
-            activity.tasks_completed_recently,
-            coalesce(projects.project_name, activity.project_id) as project_name,
-            projects.project_state,
-            risk.end_date,
-            coalesce(risk.is_at_risk, false) as is_at_risk
-        from activity
-        left join bi.dim_projects as projects
-            on activity.account_id = projects.account_id
-            and activity.project_id = projects.project_id
-        left join bi.fct_project_risk as risk
-            on activity.account_id = risk.account_id
-            and activity.project_id = risk.project_id
-        order by activity.tasks_completed_recently desc, project_name, activity.project_id
-        limit {TOP_PROJECTS}
-        """,
-        {
-            **params,
-            "first_week": this_week - timedelta(weeks=ACTIVITY_WEEKS - 1),
-            "this_week": this_week,
-        },
-    )
-    projects = []
-    for project in top:
-        days = _rows(
-            con,
-            """
-            select
-                day_date,
-                scope_tasks,
-                completed_tasks,
-                remaining_tasks,
-                ideal_remaining_tasks,
-                projected_completion_date
-            from bi.fct_burndown_daily
-            where account_id = $account_id and project_id = $project_id
-                and day_date between $first_day and $as_of
-            order by day_date
-            """,
-            {
-                "account_id": project["account_id"],
-                "project_id": project["project_id"],
-                "first_day": as_of - timedelta(days=BURNDOWN_DAYS - 1),
-                "as_of": as_of,
-            },
-        )
-        last = days[-1] if days else {}
-        projects.append(
-            {
-                **project,
-                "days": days,
-                "scope_tasks": last.get("scope_tasks"),
-                "completed_tasks": last.get("completed_tasks"),
-                "remaining_tasks": last.get("remaining_tasks"),
-                "ideal_remaining_tasks": last.get("ideal_remaining_tasks"),
-                "projected_completion_date": last.get("projected_completion_date"),
-            }
-        )
-    return projects
-
-
-def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
-    return _rows(
-        con,
-        f"""
-        select
-            account_id,
-            project_id,
-            coalesce(project_name, project_id) as project_name,
-            project_state,
-            risk_reasons,
-            remaining_tasks,
-            ideal_remaining_tasks,
-            missed_milestones,
-            blocked_tasks,
-            projected_completion_date,
-            end_date
-        from bi.fct_project_risk
-        where {ACCOUNT} and is_at_risk
-        order by
-            len(risk_reasons) desc,
-            remaining_tasks desc nulls last,
-            project_name,
-            project_id
-        """,
-        params,
-    )
-
-
-def _braindumps(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
-    first_day = as_of - timedelta(days=BRAINDUMP_DAYS - 1)
-    days = _rows(
-        con,
-        f"""
-        select
-            day_date,
-            sum(braindumps_created) as created,
-            sum(braindumps_processed) as processed,
-            sum(braindumps_failed) as failed,
-            sum(braindumps_pending) as pending
-        from bi.fct_braindumps_daily
-        where {ACCOUNT} and day_date between $first_day and $as_of
-        group by day_date
-        order by day_date
-        """,
-        {**params, "first_day": first_day, "as_of": as_of},
-    )
-    totals = {key: sum(row[key] or 0 for row in days) for key in ("created", "processed")}
-    totals |= {key: sum(row[key] or 0 for row in days) for key in ("failed", "pending")}
-    return {
-        "first_day": first_day,
-        "last_day": as_of,
-        "days": days,
-        **totals,
-        "processed_rate": totals["processed"] / totals["created"] if totals["created"] else None,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# The page
+from pipeline.dashboard.data import ACTIVITY_WEEKS, BRAINDUMP_DAYS
 
 CSS = """
 :root { color-scheme: light; --ink: #0f172a; --muted: #64748b; --line: #e2e8f0;
@@ -332,13 +43,14 @@ section { margin-bottom: 18px; }
 .kpi .sub { font-size: 12.5px; color: var(--muted); margin: 0; }
 .delta { font-weight: 700; }
 .delta.up { color: var(--good); } .delta.down { color: var(--bad); }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
-.grid4 { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; }
+.grid2 { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 14px; }
+.grid4 { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 14px; }
 figure.chart, .panel { margin: 0; background: var(--panel); border: 1px solid var(--line);
   border-radius: 10px; padding: 12px 14px 8px; break-inside: avoid; page-break-inside: avoid; }
 figcaption { margin: 0 0 6px; }
 figcaption .title { display: block; font-weight: 700; font-size: 14.5px; }
 figcaption .desc { display: block; color: var(--muted); font-size: 12.5px; }
+.h-note { font-size: 12px; font-weight: 400; color: var(--muted); margin-left: 10px; }
 .burndown figcaption .title { font-size: 13.5px; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
 figure.chart > svg { display: block; width: 100%; height: auto; overflow: visible; }
@@ -393,10 +105,23 @@ td.name .state { font-weight: 400; color: var(--muted); font-size: 12px; margin-
 .tag.blocked { background: #ede9fe; color: #5b21b6; }
 .hot { color: var(--bad); font-weight: 700; }
 .never { color: var(--muted); font-style: italic; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 4px; font-size: 12px;
+  font-weight: 700; white-space: nowrap; }
+.status.overdue { background: #b91c1c; color: #fff; }
+.status.at-risk { background: #fef3c7; color: #92400e; }
+footer a { color: var(--accent); }
+section.flow h2 { margin-bottom: 6px; }
+.stats { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 14px;
+  list-style: none; margin: 0; padding: 0; }
+.stat .label { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase;
+  letter-spacing: .06em; margin: 0; }
+.stat .value { font-size: 24px; font-weight: 700; margin: 2px 0; }
+.stat .sub { font-size: 12.5px; color: var(--muted); margin: 0; }
 .more { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; }
 footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line);
   padding-top: 10px; margin-top: 8px; }
 section.risk { overflow-x: auto; }
+section.panel { margin-bottom: 18px; }
 @media (max-width: 1100px) { .grid4 { grid-template-columns: 1fr 1fr; } }
 @media (max-width: 980px) { .grid2 { grid-template-columns: 1fr; }
   .kpis { grid-template-columns: 1fr 1fr; } }
@@ -473,27 +198,38 @@ def _percent(value: float | None, decimals: int = 0) -> str:
     return NO_VALUE if value is None else f"{value:.{decimals}f}%"
 
 
+def week_to_date_comparison(now: int, before: int, this_week, as_of_at) -> str:
+    """'▲ 3 vs 18 on the same days last week (Mon 00:00 to Tue 14:05 UTC)': like with like,
+    whatever the weekday (HTML)."""
+    change = now - before
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    tone = "up" if change > 0 else "down" if change < 0 else ""
+    shown = f"{arrow} {number(abs(change))}" if change else "= same"
+    if as_of_at is None:
+        span = f"week of {short_date(this_week)}"
+    else:
+        moment = as_of_at.astimezone(UTC) if as_of_at.tzinfo else as_of_at
+        span = f"Mon 00:00 to {moment:%a %H:%M} UTC"
+    return (
+        f'<span class="delta {tone}">{escape(shown)}</span> vs '
+        f'<span class="same-days">{escape(number(before))}</span> on the same days last week '
+        f"({escape(span)})"
+    )
+
+
 def _kpi_tiles(data: dict) -> str:
     kpis = data["kpis"]
     this_week, as_of = data["this_week_start"], data["as_of_date"]
-    now, before = kpis["completed_this_week"], kpis["completed_last_week"]
+    now, before = kpis["completed_this_week"], kpis["completed_same_days_last_week"]
     if as_of is None:
-        delta = "no weeks yet"
+        delta, week_note = "no weeks yet", "ISO week of the as-of date"
     else:
-        change = now - before
-        arrow = "▲" if change > 0 else "▼" if change < 0 else "="
-        tone = "up" if change > 0 else "down" if change < 0 else ""
-        shown = f"{arrow} {number(abs(change))}" if change else "= same"
-        delta = (
-            f'<span class="delta {tone}">{escape(shown)}</span> vs last week '
-            f"({escape(number(before))})"
+        delta = week_to_date_comparison(now, before, this_week, data["as_of_at"])
+        average = kpis["average_complete_weeks"]
+        week_note = (
+            f"{data['average_weeks']}-week average (complete weeks): "
+            f"{escape(number(average, 1) if average is not None else NO_VALUE)} a week"
         )
-    week_note = (
-        f"Week of {escape(short_date(this_week))}, to {escape(as_of.strftime('%a'))} "
-        f"{escape(short_date(as_of))}"
-        if as_of is not None
-        else "ISO week of the as-of date"
-    )
     completion = kpis["completion_pct"]
     at_risk = kpis["at_risk_projects"]
     tiles = [
@@ -512,15 +248,16 @@ def _kpi_tiles(data: dict) -> str:
         ),
         (
             "",
-            "Tasks completed this week",
+            "Tasks completed this week, to date",
             number(now),
             f"{delta}<br>{week_note}",
         ),
         (
             "warn" if at_risk else "ok",
-            "Projects at risk",
+            "Projects overdue or at risk",
             number(at_risk),
-            f"of {escape(number(kpis['assessed_projects']))} live projects assessed",
+            f"{escape(number(kpis['overdue_projects']))} overdue · of "
+            f"{escape(number(kpis['assessed_projects']))} live projects assessed",
         ),
     ]
     items = "".join(
@@ -543,13 +280,13 @@ def _velocity_figure(data: dict) -> str:
     total = sum(row["tasks_completed"] or 0 for row in weeks)
     desc = (
         f"{number(total)} tasks completed over the period, summed over projects. "
-        "The latest week is still running."
+        "The latest week is still running: its bar is to date, and it is left out of the average."
     )
     legend = _legend(
         [
             ("bar", "Tasks completed"),
             ("partial", "This week, to date"),
-            ("avg", "3-week rolling average"),
+            ("avg", "Average of the last 3 complete weeks"),
         ]
     )
     body = legend + charts.velocity_chart(weeks, data["this_week_start"], n_weeks)
@@ -589,7 +326,9 @@ def _burndown_section(data: dict) -> str:
         ]
     )
     head = (
-        '<div class="section-head"><h2 id="h-burndown">Burndown: the most active projects</h2>'
+        '<div class="section-head"><h2 id="h-burndown">Burndown: the most active projects'
+        '<span class="h-note">from creation to the later of the end date and the projection; '
+        "one task scale for all</span></h2>"
         f"{legend if projects else ''}</div>"
     )
     if not projects:
@@ -619,10 +358,10 @@ def _burndown_section(data: dict) -> str:
         figures.append(
             _figure(
                 "burndown",
-                project["project_name"],
+                project["display_name"],
                 desc,
                 charts.burndown_chart(project),
-                f' data-rank="{rank}" title="{escape(project["project_name"])}"',
+                f' data-rank="{rank}" title="{escape(project["display_name"])}"',
             )
         )
     return (
@@ -648,21 +387,24 @@ def _risk_section(data: dict) -> str:
     head = '<h2 id="h-risk">Projects at risk</h2>'
     if not rows:
         body = (
-            '<p class="more">No project is at risk: none is behind its ideal burndown, '
-            "has a missed milestone or has blocked work.</p>"
+            '<p class="more">No project is overdue or at risk: none is past its end date with '
+            "work left, projected to finish late, behind its ideal burndown beyond the "
+            "tolerance, or has a missed milestone or blocked work.</p>"
             if data["kpis"]["assessed_projects"]
             else '<p class="more">No data yet: no project has been assessed.</p>'
         )
         return f'<section class="risk panel" aria-labelledby="h-risk">{head}{body}</section>'
     lines = []
     for row in rows[:MAX_RISK_ROWS]:
+        status = row["risk_status"] or "at risk"
         remaining, ideal = row["remaining_tasks"], row["ideal_remaining_tasks"]
-        behind = remaining is not None and ideal is not None and remaining > ideal
+        behind = "behind the ideal burndown" in (row["risk_reasons"] or [])
         projected, end = row["projected_completion_date"], row["end_date"]
         lines.append(
             "<tr>"
-            f'<td class="name">{escape(row["project_name"])}'
+            f'<td class="name">{escape(row["display_name"])}'
             f'<span class="state">{escape(row["project_state"] or "")}</span></td>'
+            f'<td><span class="status {status.replace(" ", "-")}">{escape(status)}</span></td>'
             f"<td>{''.join(_reason_tag(r) for r in row['risk_reasons'] or [])}</td>"
             f'<td class="num{" hot" if behind else ""}">{escape(number(remaining))}</td>'
             f'<td class="num">{escape(_tasks(ideal))}</td>'
@@ -678,17 +420,26 @@ def _risk_section(data: dict) -> str:
             )
             + "</tr>"
         )
+    share, tasks = data["kpis"]["risk_tolerance"] or (None, None)
+    tolerance = (
+        f"{number(100 * share)}% of the scope and {number(tasks)} tasks"
+        if share is not None
+        else "the tolerance"
+    )
     hidden = len(rows) - MAX_RISK_ROWS
     more = (
-        f'<p class="more">and {hidden} more at-risk project{"s" if hidden > 1 else ""}, '
-        "in bi.fct_project_risk.</p>"
+        f'<p class="more">and {hidden} more project{"s" if hidden > 1 else ""} overdue or at '
+        "risk, fewest reasons last.</p>"
         if hidden > 0
         else ""
     )
     table = (
-        "<table><caption>Active and planning projects behind their ideal burndown, with a "
-        "missed milestone, or with blocked work; most reasons first.</caption>"
-        '<thead><tr><th scope="col">Project</th><th scope="col">Reasons</th>'
+        "<table><caption>Active and planning projects with work left: <strong>overdue</strong> "
+        "when past their end date; <strong>at risk</strong> when projected to finish after "
+        f"it, behind the ideal line by more than {escape(tolerance)}, or with a "
+        "missed milestone or blocked work. Overdue first, then most reasons.</caption>"
+        '<thead><tr><th scope="col">Project</th><th scope="col">Status</th>'
+        '<th scope="col">Reasons</th>'
         '<th scope="col" class="num">Remaining</th><th scope="col" class="num">Ideal</th>'
         '<th scope="col" class="num">Missed milestones</th>'
         '<th scope="col" class="num">Blocked tasks</th>'
@@ -699,17 +450,94 @@ def _risk_section(data: dict) -> str:
     return f'<section class="risk panel" aria-labelledby="h-risk">{head}{table}{more}</section>'
 
 
+def _days(value: float | None) -> str:
+    return NO_VALUE if value is None else f"{value:.1f} d"
+
+
+def _flow_section(data: dict) -> str:
+    flow = data["flow"]
+    head = '<h2 id="h-flow">Flow</h2>'
+    if flow is None:
+        body = '<p class="more">No data yet: nothing has been completed or started.</p>'
+        return f'<section class="flow panel" aria-labelledby="h-flow">{head}{body}</section>'
+    period = f"{short_date(flow['first_day'])} to {short_date(flow['last_day'])}"
+    stats = [
+        (
+            "Throughput",
+            number(flow["throughput"]),
+            f"tasks completed, {period} ({number(flow['throughput_per_week'], 1)} a week)",
+        ),
+        (
+            "Cycle time, median",
+            _days(flow["cycle_time_p50_days"]),
+            f"from first start to done; 85th percentile {_days(flow['cycle_time_p85_days'])}, "
+            f"95th {_days(flow['cycle_time_p95_days'])} "
+            f"({number(flow['cycle_timed_tasks'])} tasks that were in progress)",
+        ),
+        (
+            "Work in progress now",
+            number(flow["wip_tasks"]),
+            "tasks in progress or blocked",
+        ),
+        (
+            "Age of work in progress",
+            _days(flow["wip_age_p50_days"]),
+            f"median since first started; oldest {_days(flow['wip_oldest_days'])}; "
+            f"{number(flow['wip_older_than_stale'])} older than {flow['stale_days']} days",
+        ),
+    ]
+    items = "".join(
+        f'<li class="stat"><p class="label">{escape(label)}</p>'
+        f'<p class="value">{escape(value)}</p><p class="sub">{escape(sub)}</p></li>'
+        for label, value, sub in stats
+    )
+    return (
+        f'<section class="flow panel" aria-labelledby="h-flow">{head}'
+        f'<ul class="stats">{items}</ul></section>'
+    )
+
+
+def _accounts_section(data: dict) -> str:
+    """The all-accounts summary's table: one line per account, by its label."""
+    rows = data["per_account"]
+    if data["account_id"] is not None or len(rows) < 2:
+        return ""
+    lines = "".join(
+        f'<tr><td class="name">{escape(row["account_label"])}</td>'
+        f'<td class="num">{escape(number(row["active_projects"]))}</td>'
+        f'<td class="num">{escape(_percent(row["completion_pct"], 1))}</td>'
+        f'<td class="num">{escape(number(row["done_tasks"]))} of '
+        f"{escape(number(row['live_tasks']))}</td>"
+        f'<td class="num{" hot" if row["overdue_projects"] else ""}">'
+        f"{escape(number(row['overdue_projects']))}</td>"
+        f'<td class="num{" hot" if row["at_risk_projects"] else ""}">'
+        f"{escape(number(row['at_risk_projects']))}</td></tr>"
+        for row in rows
+    )
+    return (
+        '<section class="accounts panel" aria-labelledby="h-accounts">'
+        '<h2 id="h-accounts">By account</h2><table>'
+        '<thead><tr><th scope="col">Account</th><th scope="col" class="num">Active projects</th>'
+        '<th scope="col" class="num">Completion</th><th scope="col" class="num">Tasks done</th>'
+        '<th scope="col" class="num">Overdue</th>'
+        '<th scope="col" class="num">Overdue or at risk</th></tr></thead>'
+        f"<tbody>{lines}</tbody></table></section>"
+    )
+
+
 def _stamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         return moment.strftime("%Y-%m-%d %H:%M")
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_html(data: dict, generated_at: datetime) -> str:
-    """The whole dashboard as one HTML page: inline CSS and SVG, no script, no URL."""
+def render_html(data: dict, generated_at: datetime, metrics_url: str | None = None) -> str:
+    """The whole dashboard as one HTML page: inline CSS and SVG, no script, and no URL but
+    `metrics_url` (where the metric definitions are published) when one is given."""
     as_of = data["as_of_date"]
     if data["account_id"] is not None:
-        scope = f"account {data['account_id']}"
+        label = data["account_labels"].get(data["account_id"], data["account_id"][:8])
+        scope = f"account {label}"
     else:
         count = data["accounts"]
         scope = {0: "no accounts yet", 1: "1 account"}.get(count, f"all {count} accounts")
@@ -722,17 +550,23 @@ def render_html(data: dict, generated_at: datetime) -> str:
         f"<br>Generated {escape(_stamp(generated_at))}</p></header>"
     )
     footer = (
-        "<footer>Every number is read from the bi views of the analytics warehouse "
-        "(bi.fct_velocity_weekly, bi.fct_burndown_daily, bi.fct_project_completion, "
-        "bi.fct_project_risk, bi.fct_braindumps_daily, bi.dim_projects). Weeks are ISO weeks "
-        "(Monday to Sunday, UTC); “this week” is the week of the as-of date. Definitions: "
-        "docs/metrics.md.</footer>"
+        "<footer>Weeks are ISO weeks (Monday to Sunday, UTC); “this week” is the week of the "
+        "as-of date, compared with the same stretch of last week. "
+        + (
+            f'<a class="how" href="{escape(metrics_url)}">How these are computed</a>.'
+            if metrics_url
+            else '<span class="how">How these are computed: docs/metrics.md of BuildOS '
+            "Analytics.</span>"
+        )
+        + "</footer>"
     )
     body = (
         header
         + _kpi_tiles(data)
         + '<section aria-labelledby="h-trends"><h2 id="h-trends" class="sr-only">Trends</h2>'
         + f'<div class="grid2">{_velocity_figure(data)}{_braindump_figure(data)}</div></section>'
+        + _accounts_section(data)
+        + _flow_section(data)
         + _burndown_section(data)
         + _risk_section(data)
         + footer
@@ -743,55 +577,3 @@ def render_html(data: dict, generated_at: datetime) -> str:
         f"<title>{escape(title)}</title><style>{CSS}</style></head>"
         f"<body><main>{body}</main></body></html>\n"
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# The snapshot
-
-
-class ChromiumNotFoundError(RuntimeError):
-    """No Chromium to take the PNG snapshot with."""
-
-
-def chromium_path() -> str:
-    """BUILDOS_CHROMIUM (a path or a command name), else `chromium` on PATH."""
-    configured = os.environ.get(CHROMIUM_ENV)
-    found = shutil.which(configured or "chromium")
-    if found is None:
-        where = f"{CHROMIUM_ENV}={configured!r}" if configured else "`chromium` on PATH"
-        raise ChromiumNotFoundError(
-            f"Chromium is needed for the dashboard's PNG snapshot and was not found ({where}). "
-            f"Install it with `apt-get install chromium` (Debian/Ubuntu), or set {CHROMIUM_ENV} "
-            "to a Chromium or Chrome executable."
-        )
-    return found
-
-
-def snapshot_png(html_path: Path, png_path: Path, width: int = 1400, height: int = 1800) -> None:
-    """A PNG of the page as headless Chromium draws it in a width x height window. Raises
-    RuntimeError (ChromiumNotFoundError when there is no Chromium) if no PNG is made."""
-    browser = chromium_path()
-    html_path, png_path = Path(html_path).resolve(), Path(png_path).resolve()
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = png_path.with_name(f".{png_path.name}.partial.png")
-    partial.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="buildos-chromium-") as profile:
-        command = [
-            browser,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            f"--window-size={width},{height}",
-            f"--screenshot={partial}",
-            html_path.as_uri(),
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=90)
-        except subprocess.TimeoutExpired as exc:
-            raise RuntimeError(f"Chromium took over {exc.timeout:.0f} s to draw the page") from exc
-    if result.returncode != 0 or not partial.exists() or partial.stat().st_size == 0:
-        partial.unlink(missing_ok=True)
-        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
-        raise RuntimeError(
-            f"Chromium made no screenshot of {html_path.name} (exit {result.returncode}): {tail}"
-        )
-    partial.replace(png_path)
