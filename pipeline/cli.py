@@ -642,10 +642,11 @@ def _print_summary(db) -> None:
         f"({dumps['processed']} processed, {dumps['failed']} failed)"
     )
     click.echo("  per account: active projects, completion, at risk")
+    width = max((len(row["account_label"]) for row in accounts), default=0)
     for row in accounts:
         share = f"{row['completion_pct']:5.1f}%" if row["live_tasks"] else "    -"
         click.echo(
-            f"    {row['account_label']:<12} {row['active_projects']:>3} active   {share}   "
+            f"    {row['account_label']:<{width}} {row['active_projects']:>3} active   {share}   "
             f"{row['at_risk_projects']} at risk"
         )
 
@@ -666,12 +667,12 @@ def dashboard(db, dashboard_dir) -> None:
     from pipeline.resources import DuckDBWarehouse, delivery_from_env
     from pipeline.runner import materialize
 
-    deliver = delivery_from_env()
     result = materialize(
         [["dashboards", "executive"]],
         {
             "warehouse": DuckDBWarehouse(path=db),
-            "deliver": deliver.model_copy(update={"dashboard_dir": dashboard_dir}),
+            # a resource's fields are its config: model_copy would leave the run's copy as is
+            "deliver": delivery_from_env(dashboard_dir=dashboard_dir),
         },
     )
     for event in result.get_asset_materialization_events():

@@ -248,11 +248,12 @@ DELIVERY_ENV = {
 }
 
 
-def delivery_from_env() -> DeliverySettings:
+def delivery_from_env(**overrides) -> DeliverySettings:
+    """The delivery settings from the environment; `overrides` (a CLI option, say) win."""
     fields = {field: dg.EnvVar(var) for field, var in DELIVERY_ENV.items() if os.environ.get(var)}
     if os.environ.get("BUILDOS_SMTP_PORT"):
         fields["smtp_port"] = dg.EnvVar.int("BUILDOS_SMTP_PORT")
-    return DeliverySettings(**fields)
+    return DeliverySettings(**(fields | {k: v for k, v in overrides.items() if v is not None}))
 
 
 class ProgressReporter:
