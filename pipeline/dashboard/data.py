@@ -10,6 +10,9 @@ from datetime import date, timedelta
 
 import duckdb
 
+from pipeline.dashboard.accounts import account_labels, label_projects, per_account, repeated_names
+from pipeline.dashboard.query import ACCOUNT, fetch_one, fetch_rows
+
 VELOCITY_WEEKS = 12
 ACTIVITY_WEEKS = 4  # "most active": tasks completed over the as-of week and the 3 before it
 TOP_PROJECTS = 4
@@ -18,24 +21,11 @@ STALE_WIP_DAYS = 14  # work in progress older than this is called out
 AVERAGE_WEEKS = 3  # the rolling average: the 3 complete weeks up to and including the week
 BRAINDUMP_DAYS = 56
 
-# `$account_id` is bound; null means every account in the warehouse.
-ACCOUNT = "($account_id is null or account_id = $account_id)"
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict):
-    return con.execute(sql, params).fetchone()
-
 
 def _as_of_date(con: duckdb.DuckDBPyConnection, params: dict) -> date | None:
     """The day the data describes: the accounts' one as-of day (bi.dim_accounts), the latest
     one across accounts for the portfolio."""
-    row = _one(con, f"select max(as_of_date) from bi.dim_accounts where {ACCOUNT}", params)
+    row = fetch_one(con, f"select max(as_of_date) from bi.dim_accounts where {ACCOUNT}", params)
     return row[0]
 
 
@@ -44,7 +34,7 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     (account_id None) the whole portfolio summed over accounts."""
     params = {"account_id": account_id}
     as_of = _as_of_date(con, params)
-    accounts = _one(
+    accounts = fetch_one(
         con, f"select count(distinct account_id) from bi.dim_projects where {ACCOUNT}", params
     )[0]
     data: dict = {
@@ -80,10 +70,10 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     this_week = as_of - timedelta(days=as_of.weekday())
     last_week = this_week - timedelta(weeks=1)
     data["this_week_start"], data["last_week_start"] = this_week, last_week
-    data["as_of_at"] = _one(
+    data["as_of_at"] = fetch_one(
         con, f"select max(as_of_at) from bi.dim_accounts where {ACCOUNT}", params
     )[0]
-    weeks = _rows(
+    weeks = fetch_rows(
         con,
         f"""
         select week_start, sum(tasks_completed) as tasks_completed
@@ -103,8 +93,8 @@ def dashboard_data(con: duckdb.DuckDBPyConnection, account_id: str | None = None
     data["burndown"] = _burndown(con, params, as_of, this_week)
     data["braindumps"] = _braindumps(con, params, as_of)
     data["flow"] = _flow(con, params, as_of)
-    data["per_account"] = _per_account(con, params, data["account_labels"])
-    repeated = _repeated_names(con, params)
+    data["per_account"] = per_account(con, params, data["account_labels"])
+    repeated = repeated_names(con, params)
     label_projects(data["at_risk"], repeated, data["account_labels"])
     label_projects(data["burndown"], repeated, data["account_labels"])
     return data
@@ -148,7 +138,7 @@ def _week_to_date(
     """This week so far against the same stretch of last week: tasks finally completed from
     Monday 00:00 UTC to each account's as-of instant, and from a week earlier to that instant
     minus 7 days (fct_task_flow's completions, the ones velocity counts)."""
-    this_period, same_days = _one(
+    this_period, same_days = fetch_one(
         con,
         f"""
         with accounts as (
@@ -187,7 +177,7 @@ def _week_to_date(
 
 
 def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
-    active = _one(
+    active = fetch_one(
         con,
         f"""
         select count(*) from bi.dim_projects
@@ -195,7 +185,7 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         """,
         params,
     )[0]
-    done, live, projects = _one(
+    done, live, projects = fetch_one(
         con,
         f"""
         select coalesce(sum(done_tasks), 0), coalesce(sum(live_tasks), 0), count(*)
@@ -204,7 +194,7 @@ def _kpis(con: duckdb.DuckDBPyConnection, params: dict) -> dict:
         """,
         params,
     )
-    at_risk, overdue, assessed, share, tasks = _one(
+    at_risk, overdue, assessed, share, tasks = fetch_one(
         con,
         f"""
         select
@@ -240,7 +230,7 @@ def _burndown(
 ) -> list[dict]:
     """The most active projects (most tasks completed over the last ACTIVITY_WEEKS weeks, at
     least one) with their daily burndown rows and the view's projection."""
-    top = _rows(
+    top = fetch_rows(
         con,
         f"""
         with activity as (
@@ -277,7 +267,7 @@ def _burndown(
     )
     projects = []
     for project in top:
-        days = _rows(
+        days = fetch_rows(
             con,
             """
             select
@@ -336,7 +326,7 @@ def _flow(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
     ones velocity counts), cycle-time percentiles (continuous, as numpy's default) of the
     tasks completed then that were ever in progress, and WIP now with its age."""
     first_day = as_of - timedelta(days=FLOW_DAYS - 1)
-    throughput, timed, p50, p85, p95 = _one(
+    throughput, timed, p50, p85, p95 = fetch_one(
         con,
         f"""
         select
@@ -350,7 +340,7 @@ def _flow(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
         """,
         {**params, "first_day": first_day, "as_of": as_of},
     )
-    wip, aged, age_p50, oldest, stale = _one(
+    wip, aged, age_p50, oldest, stale = fetch_one(
         con,
         f"""
         select
@@ -383,111 +373,8 @@ def _flow(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
     }
 
 
-def _per_account(con: duckdb.DuckDBPyConnection, params: dict, labels: dict) -> list[dict]:
-    """One row per account: its label, active projects, completion and projects at risk
-    (the all-accounts summary's table, and the CLI's closing lines)."""
-    rows = _rows(
-        con,
-        f"""
-        with projects as (
-            select account_id, count(*) filter (where project_state = 'active') as active
-            from bi.dim_projects
-            where {ACCOUNT} and not coalesce(is_deleted, false)
-            group by account_id
-        ),
-
-        completion as (
-            select account_id, sum(done_tasks) as done_tasks, sum(live_tasks) as live_tasks
-            from bi.fct_project_completion
-            where {ACCOUNT}
-            group by account_id
-        ),
-
-        risk as (
-            select
-                account_id,
-                count(*) filter (where is_at_risk) as at_risk,
-                count(*) filter (where risk_status = 'overdue') as overdue
-            from bi.fct_project_risk
-            where {ACCOUNT}
-            group by account_id
-        )
-
-        select
-            accounts.account_id,
-            coalesce(projects.active, 0) as active_projects,
-            coalesce(completion.done_tasks, 0) as done_tasks,
-            coalesce(completion.live_tasks, 0) as live_tasks,
-            coalesce(risk.at_risk, 0) as at_risk_projects,
-            coalesce(risk.overdue, 0) as overdue_projects
-        from bi.dim_accounts as accounts
-        left join projects on accounts.account_id = projects.account_id
-        left join completion on accounts.account_id = completion.account_id
-        left join risk on accounts.account_id = risk.account_id
-        where $account_id is null or accounts.account_id = $account_id
-        order by accounts.account_id
-        """,
-        params,
-    )
-    for row in rows:
-        row["account_label"] = labels.get(row["account_id"], row["account_id"][:8])
-        live = row["live_tasks"]
-        row["completion_pct"] = 100 * row["done_tasks"] / live if live else None
-    return rows
-
-
-def account_labels(con: duckdb.DuckDBPyConnection, params: dict) -> dict[str, str]:
-    """Each account's label for people: `bi.dim_accounts.account_label` when the warehouse
-    publishes it, else the first 8 characters of the account id (the one place either is
-    decided)."""
-    has_label = _one(
-        con,
-        "select count(*) from information_schema.columns where table_schema = 'bi' "
-        "and table_name = 'dim_accounts' and column_name = 'account_label'",
-        {},
-    )[0]
-    label = "nullif(trim(account_label), '')" if has_label else "null"
-    rows = _rows(
-        con,
-        f"""
-        select account_id, coalesce({label}, left(account_id, 8)) as account_label
-        from bi.dim_accounts
-        where {ACCOUNT}
-        order by account_id
-        """,
-        params,
-    )
-    return {row["account_id"]: row["account_label"] for row in rows}
-
-
-def _repeated_names(con: duckdb.DuckDBPyConnection, params: dict) -> set[str]:
-    """Project names that more than one account uses (within the dashboard's accounts)."""
-    rows = _rows(
-        con,
-        f"""
-        select project_name
-        from bi.dim_projects
-        where {ACCOUNT} and not coalesce(is_deleted, false) and project_name is not null
-        group by project_name
-        having count(distinct account_id) > 1
-        """,
-        params,
-    )
-    return {row["project_name"] for row in rows}
-
-
-def label_projects(rows: list[dict], repeated: set[str], labels: dict[str, str]) -> None:
-    """Adds `account_label`, and `display_name`: the project's name, with its account's
-    label where another account has a project of the same name."""
-    for row in rows:
-        label = labels.get(row["account_id"], row["account_id"][:8])
-        row["account_label"] = label
-        name = row["project_name"]
-        row["display_name"] = f"{name} ({label})" if name in repeated else name
-
-
 def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
-    return _rows(
+    return fetch_rows(
         con,
         f"""
         select
@@ -518,7 +405,7 @@ def _at_risk(con: duckdb.DuckDBPyConnection, params: dict) -> list[dict]:
 
 def _braindumps(con: duckdb.DuckDBPyConnection, params: dict, as_of: date) -> dict:
     first_day = as_of - timedelta(days=BRAINDUMP_DAYS - 1)
-    days = _rows(
+    days = fetch_rows(
         con,
         f"""
         select
