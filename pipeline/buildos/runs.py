@@ -14,7 +14,7 @@ class SyncRun:
     sync_id: str
     account_id: str | None
     mode: str
-    status: str  # running, succeeded, failed
+    status: str  # running, succeeded, partial (see failed_units), failed, abandoned
     started_at: datetime
     finished_at: datetime | None = None
     server_now: str | None = None  # the server's clock at the last answer (ISO 8601)
@@ -33,6 +33,9 @@ class SyncRun:
     concurrency_backoffs: int = 0
     duration_seconds: float = 0.0
     error: str | None = None
+    records_repaired: int = 0
+    failed_units: str | None = None  # JSON list of {unit, id, reason}: what a partial run missed
+    paging_stops: str | None = None  # JSON {"route: reason": count}: listings cut short
 
     def with_stats(self, stats: dict) -> SyncRun:
         """Take the client's counters (RequestStats.as_dict) that are columns of the row."""
@@ -55,3 +58,15 @@ def record_run(con: duckdb.DuckDBPyConnection, run: SyncRun) -> None:
         f"values ({', '.join('?' for _ in names)})",
         [getattr(run, name) for name in names],
     )
+
+
+def abandon_stale_runs(con: duckdb.DuckDBPyConnection, account_id: str, sync_id: str) -> int:
+    """Runs of this account still `running` belong to a sync that was killed (one writer at
+    a time per file): they are marked `abandoned`, so no reader takes them for live."""
+    rows = con.execute(
+        "update meta.sync_runs set status = 'abandoned', finished_at = ?, "
+        "error = coalesce(error, 'the process ended before the run finished') "
+        "where account_id = ? and status = 'running' and sync_id <> ? returning sync_id",
+        [datetime.now(UTC), account_id, sync_id],
+    ).fetchall()
+    return len(rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ import duckdb
 from pipeline import warehouse
 from pipeline.buildos import detect, landing
 from pipeline.buildos.client import (
+    AuthError,
     BuildOSClient,
     BuildOSError,
+    CircuitOpenError,
     ClientSettings,
     DeploymentGate,
     DeploymentLimits,
@@ -36,7 +39,8 @@ from pipeline.buildos.fetch import (
     fetch_project,
     list_braindumps,
 )
-from pipeline.buildos.runs import SyncRun, record_run
+from pipeline.buildos.records import is_uuid
+from pipeline.buildos.runs import SyncRun, abandon_stale_runs, record_run
 
 # Children of a project that a refetch sees whole.
 PROJECT_SCOPED = ("tasks", "goals", "plans", "milestones", "documents", "edges", "events")
@@ -57,6 +61,12 @@ class SyncOptions:
     # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
     # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
     account_concurrency: int = 4
+    # The whole sync of one account must end within this (seconds; 0: no deadline). Each
+    # request attempt has its own total deadline (ClientSettings.request_deadline).
+    sync_deadline: float = 3600.0
+    # A project the listing stops showing, whose bundle gives no confirming 404 (an error,
+    # `data: null`), is marked removed only after this many syncs in a row missed it.
+    misses_to_remove: int = 2
 
 
 @dataclass
@@ -68,8 +78,19 @@ class SyncResult:
     projects_fetched: int = 0
     landed: dict[str, int] = field(default_factory=dict)  # new or changed records per entity
     quarantined: int = 0
+    repaired: int = 0
     quarantine_examples: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    status: str = "running"  # then succeeded, partial or failed
+    failed: list[dict] = field(default_factory=list)  # {unit, id, reason} a partial run missed
+    paging_stops: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def fail_unit(self, unit: str, unit_id: str | None, error: BaseException) -> None:
+        """One project (or account-level list) that could not be fetched: it keeps what it
+        had, and the run ends partial."""
+        reason = f"{type(error).__name__}: {error}"
+        self.failed.append({"unit": unit, "id": unit_id, "reason": reason})
 
     @property
     def records_landed(self) -> int:
@@ -95,40 +116,67 @@ async def sync_account(
     # Recorded even when the login fails (the account is not known yet then).
     result = SyncResult(sync_id, options.account_id, "full" if options.full else "incremental")
     try:
-        async with client:
-            account_id = client.account_id or options.account_id
-            if not account_id:
-                raise BuildOSError(
-                    "with an API key the account id must be configured "
-                    "(BUILDOS_ACCOUNT_ID): the API has no route that tells it"
-                )
-            result.account_id = account_id
-            state = detect.read_state(con, account_id)
-            full = (
-                options.full
-                or state["syncs"] == 0
-                or state["since_full"] + 1 >= options.reconcile_every
-            )
-            result.mode = "full" if full else "incremental"
-            record_run(con, _run_row(result, started, client, "running"))
-            stage = landing.AccountStage(con, account_id, sync_id, started)
-            lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
-            try:
-                await _sync(client, stage, lander, state, full, options, result, report)
-            finally:
-                await lander.wait()
-            await lander.land()  # the account-level records and removals, last
-            result.quarantined = stage.quarantined
-            result.quarantine_examples = stage.quarantine_examples
+        async with asyncio.timeout(options.sync_deadline or None):
+            full = await _sync_session(client, con, options, report, result, merge_lock, started)
     except BaseException as exc:
-        result.stats = client.stats.as_dict()
-        row = _run_row(result, started, client, "failed", f"{type(exc).__name__}: {exc}")
-        record_run(con, row)
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeoutError):
+            error = f"the sync deadline of {options.sync_deadline:g} s passed"
+        _finish(result, client, stage=None)
+        result.status, result.error = "failed", error
+        record_run(con, _run_row(result, started, client, "failed", error))
+        if isinstance(exc, TimeoutError):
+            raise BuildOSError(f"account {result.account_id}: {error}") from exc
         raise
-    result.stats = client.stats.as_dict()
-    detect.write_state(con, account_id, full, started)
-    record_run(con, _run_row(result, started, client, "succeeded"))
+    _finish(result, client, stage=None)
+    result.status = "partial" if result.failed else "succeeded"
+    # A partial full sync is not a full reconciliation: the next sync stays due for one.
+    detect.write_state(con, result.account_id, full and not result.failed, started)
+    record_run(con, _run_row(result, started, client, result.status))
     return result
+
+
+async def _sync_session(client, con, options, report, result, merge_lock, started) -> bool:
+    async with client:
+        account_id = client.account_id or options.account_id
+        if not account_id:
+            raise BuildOSError(
+                "with an API key the account id must be configured "
+                "(BUILDOS_ACCOUNT_ID): the API has no route that tells it"
+            )
+        if not is_uuid(account_id):
+            # It becomes part of file paths and SQL downstream: only a UUID gets that far.
+            raise BuildOSError(f"the account id {account_id!r} is not a UUID; refusing it")
+        result.account_id = account_id
+        abandon_stale_runs(con, account_id, result.sync_id)
+        state = detect.read_state(con, account_id)
+        full = (
+            options.full
+            or state["syncs"] == 0
+            or state["since_full"] + 1 >= options.reconcile_every
+        )
+        result.mode = "full" if full else "incremental"
+        record_run(con, _run_row(result, started, client, "running"))
+        stage = landing.AccountStage(con, account_id, result.sync_id, started)
+        lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
+        try:
+            waiting = await _sync(client, stage, lander, state, full, options, result, report)
+        finally:
+            await lander.wait()
+            _finish(result, client, stage)
+        await lander.land()  # the account-level records and removals, last
+        _forget_absences(con, account_id, waiting)
+        _finish(result, client, stage)
+    return full
+
+
+def _finish(result: SyncResult, client: BuildOSClient, stage) -> None:
+    result.stats = client.stats.as_dict()
+    result.paging_stops = dict(client.stats.paging_stops)
+    if stage is not None:
+        result.quarantined = stage.quarantined
+        result.repaired = stage.repaired
+        result.quarantine_examples = stage.quarantine_examples
 
 
 def _run_row(
@@ -145,6 +193,9 @@ def _run_row(
         projects_fetched=result.projects_fetched,
         records_landed=result.records_landed,
         records_quarantined=result.quarantined,
+        records_repaired=result.repaired,
+        failed_units=json.dumps(result.failed) if result.failed else None,
+        paging_stops=json.dumps(result.paging_stops) if result.paging_stops else None,
     ).with_stats(client.stats.as_dict())
     return run if status == "running" else run.finish(status, error)
 
@@ -179,6 +230,9 @@ class _Lander:
         await self.wait()
 
 
+RUN_LEVEL = (CircuitOpenError, AuthError)  # errors that stop the account, not one project
+
+
 async def _sync(
     client: BuildOSClient,
     stage: landing.AccountStage,
@@ -188,38 +242,72 @@ async def _sync(
     options: SyncOptions,
     result: SyncResult,
     report: Progress,
-) -> None:
+) -> set[str]:
+    """Returns the projects missed this time that still wait for more evidence."""
     con, account_id = stage.con, stage.account_id
-    listed = await client.get_pages(
+    answered = await client.get_pages(
         "/api/projects", "projects", {"status": ALL_STATUSES, "include_counts": "true"}
     )
+    listed = _valid_listing(stage, "projects", answered)
     result.projects_seen = len(listed)
     server_now = _server_now(client, stage.synced_at)
     window = {
         "start": (server_now - timedelta(days=400)).isoformat(),
         "end": (server_now + timedelta(days=400)).isoformat(),
     }
-    calendar = (await client.get("/api/calendar/items", window)).get("items") or []
+    try:
+        calendar = (await client.get("/api/calendar/items", window)).get("items")
+        calendar = calendar if isinstance(calendar, list) else []
+    except RUN_LEVEL:
+        raise
+    except Exception as error:  # one list fails, the rest of the account lands
+        result.fail_unit("calendar", None, error)
+        calendar = None
     suspects = (
-        set() if full else detect.suspect_projects(con, account_id, listed, calendar, server_now)
+        set()
+        if full
+        else detect.suspect_projects(con, account_id, listed, calendar or [], server_now)
     )
     known_logs = state["recent_logs"]
     phase = f"{settings_label(client)} projects"
-    report(phase, 0, len(listed))
+
+    # Projects a listing stopped showing: their bundle says whether they are gone (404), still
+    # there (a gap in the listing), or nothing (an error, `data: null`: a miss, counted).
+    listed_ids = {p["id"] for p in listed}
+    stored = {
+        project_id
+        for (project_id,) in con.execute(
+            "select id from buildos.projects where account_id = ? and _removed_at is null",
+            [account_id],
+        ).fetchall()
+    }
+    unlisted = sorted(stored - listed_ids)
+    visits = [(p, False) for p in listed] + [({"id": i}, True) for i in unlisted]
+    report(phase, 0, len(visits))
 
     # Projects fetched but not yet parsed are bounded: fetching all of an account's projects
     # at once would hold every decoded answer in memory until its turn.
-    window = asyncio.Semaphore(2 * client.settings.max_concurrency)
+    slots = asyncio.Semaphore(2 * client.settings.max_concurrency)
     ready: asyncio.Queue = asyncio.Queue()
 
-    async def visit(project: dict) -> None:
-        await window.acquire()  # released once the project is parsed
+    async def visit(project: dict, probe: bool):
+        await slots.acquire()  # released once the project is parsed
+        project_id = project["id"]
         try:
-            project_id = project["id"]
             stop_ids = None if full else known_logs.get(project_id, set())
             fetched = None
-            if full or project_id in suspects or not await _logs_unchanged(project_id, stop_ids):
+            if (
+                probe
+                or full
+                or project_id in suspects
+                or not await _logs_unchanged(project_id, stop_ids)
+            ):
                 fetched = await fetch_project(client, project, stop_ids, server_now)
+        except RUN_LEVEL as error:
+            await ready.put(error)
+            raise
+        except Exception as error:  # the project fails alone, keeping its rows
+            fetched = _Failed(project_id, probe, error)
         except BaseException as error:
             await ready.put(error)
             raise
@@ -227,18 +315,27 @@ async def _sync(
 
     async def _logs_unchanged(project_id: str, stop_ids: set[str]) -> bool:
         head = await client.get(f"/api/onto/projects/{project_id}/logs", {"limit": 50, "offset": 0})
-        return all(log.get("id") in stop_ids for log in head.get("logs") or [])
+        logs = head.get("logs")
+        if not isinstance(logs, list):
+            return False  # an answer it cannot read: refetch rather than assume
+        return all(isinstance(log, dict) and log.get("id") in stop_ids for log in logs)
 
-    gone: set[str] = set()
+    gone: set[str] = set()  # confirmed by a 404
+    missed: set[str] = set()  # unlisted, and their bundle gave no answer either way
     names = _Names()
-    tasks = [asyncio.ensure_future(visit(p)) for p in listed]
+    tasks = [asyncio.ensure_future(visit(p, probe)) for p, probe in visits]
     try:
-        for done in range(1, len(listed) + 1):
+        for done in range(1, len(visits) + 1):
             fetched = await ready.get()
             if isinstance(fetched, BaseException):
                 raise fetched
-            report(phase, done, len(listed))
-            if fetched is not None and fetched.bundle is None:
+            report(phase, done, len(visits))
+            if isinstance(fetched, _Failed):
+                if fetched.probe:
+                    missed.add(fetched.project_id)
+                else:
+                    result.fail_unit("project", fetched.project_id, fetched.error)
+            elif fetched is not None and fetched.bundle is None:
                 gone.add(fetched.listed["id"])
             elif fetched is not None:
                 result.projects_fetched += 1
@@ -246,29 +343,82 @@ async def _sync(
                 if not full:
                     names.add(fetched)
             del fetched
-            window.release()
+            slots.release()
             if stage.pending_rows() >= options.flush_rows:
                 await lander.start()
     finally:
-        # One failure (say, the circuit breaker) stops the run: cancel the rest cleanly.
+        # One run-level failure (say, the circuit breaker) stops the run: cancel the rest.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     await lander.wait()  # the queries below read what landed
-    # Projects no longer listed are gone (soft-deleted projects are hidden by the API).
+    counted_out = _count_misses(con, account_id, missed, options.misses_to_remove, stage.synced_at)
+    removed = gone | counted_out
     stage.scopes["account_id"] = {account_id}
-    stage.seen.extend(("projects", p["id"]) for p in listed if p["id"] not in gone)
+    stage.seen.extend(("projects", i) for i in (listed_ids | stored) - removed)
     stage.removal.append(("projects", "account_id"))
-    listed_ids = {p["id"] for p in listed}
-    stored = con.execute(
-        "select id from buildos.projects where account_id = ? and _removed_at is null",
-        [account_id],
-    ).fetchall()
-    stage.vanish(gone | {project_id for (project_id,) in stored if project_id not in listed_ids})
-    stage.add("calendar_items", calendar, seen=True)
-    stage.removal.append(("calendar_items", "account_id"))
+    stage.vanish(removed)
+    if calendar is not None:
+        stage.add("calendar_items", calendar, seen=True)
+        stage.removal.append(("calendar_items", "account_id"))
     _restage_renamed_logs(stage, names)
-    await _fetch_account_level(client, stage, full, options)
+    await _fetch_account_level(client, stage, full, options, result)
+    return missed - counted_out
+
+
+@dataclass
+class _Failed:
+    project_id: str
+    probe: bool  # a project the listing no longer shows, asked for to confirm it is gone
+    error: BaseException
+
+
+def _valid_listing(stage: landing.AccountStage, entity: str, items: list) -> list[dict]:
+    """The listed items whose id can go into a route: a UUID. The others are quarantined
+    with their reason (no id, a null id, an id that is not a UUID); the rest of the listing
+    goes on. The same id listed twice is fetched once."""
+    valid: dict[str, dict] = {}
+    for item in items:
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if is_uuid(item_id):
+            valid.setdefault(item_id, item)
+            continue
+        if not isinstance(item, dict):
+            reason = f"expected a JSON object, got {type(item).__name__}"
+        elif "id" not in item:
+            reason = "is missing"
+        elif item_id is None:
+            reason = "is null"
+        else:
+            reason = f"{item_id!r} is not a UUID"
+        stage.reject(entity, item, "id", f"listed item: id {reason}")
+    return list(valid.values())
+
+
+def _count_misses(con, account_id: str, missed: set[str], threshold: int, at) -> set[str]:
+    """One more consecutive miss for each project in `missed`; those that reached
+    `threshold` are returned, to be marked removed."""
+    if not missed:
+        return set()
+    counts = dict(
+        con.execute(
+            "select id, misses from meta.absences where account_id = ? and entity = 'projects'",
+            [account_id],
+        ).fetchall()
+    )
+    rows = [(account_id, "projects", i, counts.get(i, 0) + 1, at) for i in missed]
+    con.executemany("insert or replace into meta.absences values (?, ?, ?, ?, ?)", rows)
+    return {i for _a, _e, i, misses, _t in rows if misses >= max(threshold, 1)}
+
+
+def _forget_absences(con, account_id: str, waiting: set[str]) -> None:
+    """Projects seen again (or removed) stop counting: only those still waiting for
+    evidence keep their count of consecutive misses."""
+    con.execute(
+        "delete from meta.absences where account_id = ? and entity = 'projects' "
+        "and not list_contains(?::varchar[], id)",
+        [account_id, sorted(waiting)],
+    )
 
 
 class _Names:
@@ -338,8 +488,24 @@ def _add_project(stage: landing.AccountStage, fetched: Fetched) -> None:
 
 
 async def _fetch_account_level(
-    client: BuildOSClient, stage: landing.AccountStage, full: bool, options: SyncOptions
+    client: BuildOSClient,
+    stage: landing.AccountStage,
+    full: bool,
+    options: SyncOptions,
+    result: SyncResult,
 ) -> None:
+    """Brain dumps and daily briefs, each a unit of its own: one that fails is recorded and
+    the other still lands."""
+    for unit, step in (("braindumps", _sync_braindumps), ("briefs", _sync_briefs)):
+        try:
+            await step(client, stage, full, options, result)
+        except RUN_LEVEL:
+            raise
+        except Exception as error:  # one list fails, the rest lands
+            result.fail_unit(unit, None, error)
+
+
+async def _sync_braindumps(client, stage, full: bool, options: SyncOptions, result) -> None:
     con, account_id = stage.con, stage.account_id
     # Brain dumps: newest first; an incremental sync stops a few days before the newest it has.
     known = dict(
@@ -355,22 +521,31 @@ async def _fetch_account_level(
     cutoff = (
         None if full or newest is None else newest - timedelta(days=options.braindump_lookback_days)
     )
-    listed = await list_braindumps(client, cutoff)
+    listed = _valid_listing(stage, "braindumps", await list_braindumps(client, cutoff))
     changed = [
         d
         for d in listed
-        if d.get("id") not in known
-        or detect.epoch_us(d.get("updated_at")) != known.get(d.get("id"))
+        if d["id"] not in known or detect.epoch_us(d.get("updated_at")) != known.get(d["id"])
     ]
     details = await asyncio.gather(
-        *[client.get(f"/api/onto/braindumps/{d['id']}") for d in changed if d.get("id")]
+        *[client.get(f"/api/onto/braindumps/{d['id']}") for d in changed],
+        return_exceptions=True,
     )
-    stage.add("braindumps", [d.get("braindump") or {} for d in details])
-    stage.add("braindumps", [d for d in changed if not d.get("id")])  # quarantined as such
+    for listed_dump, detail in zip(changed, details, strict=True):
+        if isinstance(detail, RUN_LEVEL):
+            raise detail
+        if isinstance(detail, BaseException):
+            result.fail_unit("braindump", listed_dump["id"], detail)
+            continue
+        stage.add("braindumps", [detail.get("braindump") or {}])
     if full:
         stage.scopes["account_id"] = {account_id}
-        stage.seen.extend(("braindumps", d["id"]) for d in listed if d.get("id"))
+        stage.seen.extend(("braindumps", d["id"]) for d in listed)
         stage.removal.append(("braindumps", "account_id"))
+
+
+async def _sync_briefs(client, stage, full: bool, options: SyncOptions, result) -> None:
+    con, account_id = stage.con, stage.account_id
     # Daily briefs: by date; incremental re-reads the last few days.
     params = {}
     [(last_brief,)] = con.execute(
