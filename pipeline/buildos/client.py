@@ -303,7 +303,8 @@ class BuildOSClient:
             try:
                 response = await self._send(method, path, params=params, json=json)
             except httpx.TimeoutException as exc:
-                cause, error = "timeout", f"timed out ({type(exc).__name__})"
+                detail = f": {exc}" if str(exc) else ""
+                cause, error = "timeout", f"timed out ({type(exc).__name__}{detail})"
             except httpx.TransportError as exc:
                 cause, error = "connection", f"connection failed ({type(exc).__name__})"
             else:

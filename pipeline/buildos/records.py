@@ -472,6 +472,15 @@ def read_values(spec: EntitySpec, record, fallback: dict | None = None) -> tuple
         raise RecordError(spec.name, None, spec.id_field, "is missing or not text")
     get = record.get
     if fallback:
+        for name, expected in fallback.items():
+            own = get(name)
+            if own is not None and own != expected:
+                raise RecordError(
+                    spec.name,
+                    record_id,
+                    name,
+                    f"is {own!r}, but the record was fetched under {expected!r}",
+                )
         return tuple(
             _read(spec, record_id, column, _or(get(column.name), fallback.get(column.name)))
             for column in spec.columns
