@@ -70,3 +70,20 @@ def abandon_stale_runs(con: duckdb.DuckDBPyConnection, account_id: str, sync_id:
         [datetime.now(UTC), account_id, sync_id],
     ).fetchall()
     return len(rows)
+
+
+def unsettled_accounts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(account_id, sync_id, status, error) of each account whose latest finished sync did
+    not succeed: what `build` and `publish` refuse to pass off as whole."""
+    [(exists,)] = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'sync_runs'"
+    ).fetchall()
+    if not exists:
+        return []
+    return con.execute(
+        "select account_id, sync_id, status, error from meta.sync_runs "
+        "where account_id is not null and status <> 'running' "
+        "qualify row_number() over (partition by account_id order by started_at desc) = 1 "
+        "and status <> 'succeeded' order by account_id"
+    ).fetchall()

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from pipeline import warehouse
+from pipeline import safety, warehouse
 from pipeline.publish.contract import (
     DAY_COLUMN,
     SCHEMA_VERSION,
@@ -48,13 +48,21 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
     rows = con.execute(
-        "select account_id, sync_id, mode, server_now from meta.sync_runs "
-        "where status = 'succeeded' qualify row_number() over "
+        "select account_id, sync_id, mode, server_now, status from meta.sync_runs "
+        "where status <> 'running' and account_id is not null qualify row_number() over "
         "(partition by account_id order by started_at desc) = 1 order by account_id"
     ).fetchall()
+    # The latest sync of each account, with its status: a release built past a partial or
+    # failed sync (publish --allow-partial) says so.
     return [
-        {"account_id": a, "sync_id": s, "mode": m, "as_of_at": t.isoformat() if t else None}
-        for a, s, m, t in rows
+        {
+            "account_id": a,
+            "sync_id": s,
+            "mode": m,
+            "as_of_at": t.isoformat() if t else None,
+            "sync_status": status,
+        }
+        for a, s, m, t, status in rows
     ]
 
 
@@ -68,8 +76,9 @@ def write_release(
 ) -> dict:
     """Export every public table to a new release directory; returns its manifest."""
     release_id = release_id or new_release_id()
-    final = root / "releases" / release_id
-    building = root / "releases" / f".building-{release_id}"
+    final = safety.inside(root, "releases", release_id)
+    building = safety.inside(root, "releases", f".building-{release_id}")
+    safety.remove_leftovers(root / "releases")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     started = time.perf_counter()
@@ -216,8 +225,8 @@ def build_serving_file(root: Path, release_id: str) -> Path:
     release = root / "releases" / release_id
     manifest = release_manifest(root, release_id)
     target = root / SERVING_FILE
-    building = root / f".{SERVING_FILE}.building-{release_id}"
-    building.unlink(missing_ok=True)
+    building = safety.inside(root, f".{SERVING_FILE}.building-{release_id}")
+    safety.remove_leftovers(root)
     con = warehouse.connect(building)
     try:
         con.execute("create schema if not exists marts")

@@ -1,0 +1,90 @@
+"""Downstream honesty: `build` and `publish` refuse accounts whose latest sync is not whole,
+the manifest names each account's sync and its status, and account ids never make a path
+outside the exports folder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline import safety, warehouse
+from pipeline.buildos import landing
+from pipeline.buildos.runs import SyncRun, record_run, unsettled_accounts
+from pipeline.cli import main
+from pipeline.publish.exports import _sources
+
+GOOD = "11111111-1111-4111-8111-111111111111"
+PARTIAL = "22222222-2222-4222-8222-222222222222"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _warehouse(path, runs: list[tuple[str, str, int]]):
+    con = warehouse.connect(path)
+    landing.ensure_tables(con)
+    for index, (account, status, minutes) in enumerate(runs):
+        run = SyncRun(f"s{index}", account, "full", "running", T0 + timedelta(minutes=minutes))
+        record_run(con, run if status == "running" else run.finish(status, f"why {index}"))
+    return con
+
+
+def test_the_latest_finished_sync_of_each_account_decides(tmp_path):
+    con = _warehouse(
+        tmp_path / "w.duckdb",
+        [
+            (GOOD, "partial", 0),
+            (GOOD, "succeeded", 1),  # a later success settles it
+            (GOOD, "running", 2),  # still running: not counted
+            (PARTIAL, "succeeded", 0),
+            (PARTIAL, "partial", 1),
+        ],
+    )
+    try:
+        assert unsettled_accounts(con) == [(PARTIAL, "s4", "partial", "why 4")]
+        # The manifest names every account's latest sync, with its status.
+        assert [(s["account_id"], s["sync_id"], s["sync_status"]) for s in _sources(con)] == [
+            (GOOD, "s1", "succeeded"),
+            (PARTIAL, "s4", "partial"),
+        ]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("command", ["build", "publish"])
+def test_build_and_publish_refuse_an_account_whose_latest_sync_is_partial(tmp_path, command):
+    db = tmp_path / "w.duckdb"
+    _warehouse(db, [(GOOD, "succeeded", 0), (PARTIAL, "partial", 1)]).close()
+    args = [command, "--db", str(db)]
+    if command == "publish":
+        args += ["--exports", str(tmp_path / "exports")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"{command} refused" in result.output
+    assert f"account {PARTIAL}: sync s1 partial (why 1)" in result.output
+    assert GOOD not in result.output
+    assert "--allow-partial" in result.output
+    assert not (tmp_path / "exports").exists()
+
+
+def test_account_ids_are_validated_before_they_make_a_path(tmp_path):
+    assert safety.account_root(tmp_path, GOOD) == (tmp_path / "accounts" / GOOD).resolve()
+    for bad in ("../../x", "", None, GOOD.upper() + "/..", "not-a-uuid"):
+        with pytest.raises(safety.UnsafePathError):
+            safety.account_root(tmp_path, bad)
+    with pytest.raises(safety.UnsafePathError):
+        safety.inside(tmp_path, "releases", "../../escape")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "outside")
+    with pytest.raises(safety.UnsafePathError):
+        safety.inside(tmp_path / "root", "link", "file")
+
+
+def test_leftovers_of_a_killed_publish_are_removed(tmp_path):
+    (tmp_path / ".building-1" / "t").mkdir(parents=True)
+    (tmp_path / ".analytics.duckdb.building-2").write_text("half")
+    (tmp_path / "kept").mkdir()
+    removed = safety.remove_leftovers(tmp_path)
+    assert sorted(p.name for p in removed) == [".analytics.duckdb.building-2", ".building-1"]
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
