@@ -9,6 +9,7 @@ raw; current and history rows refer to it by `payload_hash`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -344,8 +345,26 @@ class RecordError(ValueError):
 
 def payload_text(record) -> bytes:
     """The payload as stored in raw: the record's JSON with sorted keys, so that one content
-    has one text and one hash whatever order the server sends its keys in."""
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    has one text and one hash whatever order the server sends its keys in. orjson refuses an
+    integer past 64 bits: the stdlib writes it (the record is then rejected by its column)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        if _has_surrogates(record):
+            raise  # landing repairs the text first
+        return json.dumps(
+            record, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+
+def _has_surrogates(value) -> bool:
+    if isinstance(value, str):
+        return SURROGATES.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogates(k) or _has_surrogates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogates(v) for v in value)
+    return False
 
 
 def hash_text(text: bytes) -> str:

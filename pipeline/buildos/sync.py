@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import httpx
 
 from pipeline import warehouse
 from pipeline.buildos import detect, landing
@@ -105,14 +106,15 @@ async def sync_account(
     *,
     gate: DeploymentGate | None = None,
     merge_lock: asyncio.Lock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> SyncResult:
     """Sync one account into `con` (the caller owns the connection; it can be the account's
-    own file or a cursor on a shared one)."""
+    own file or a cursor on a shared one). `transport` replaces the network (tests)."""
     report = progress or (lambda phase, done, total: None)
     landing.ensure_tables(con)
     sync_id = uuid.uuid4().hex
     started = datetime.now(UTC)
-    client = BuildOSClient(settings, gate=gate)
+    client = BuildOSClient(settings, gate=gate, transport=transport)
     # Recorded even when the login fails (the account is not known yet then).
     result = SyncResult(sync_id, options.account_id, "full" if options.full else "incremental")
     try:
