@@ -42,6 +42,12 @@ async def fetch_project(
         # `data: null` (or a bundle without its project) is no evidence that anything is
         # gone: the project fails this sync and keeps what it has.
         raise BuildOSError(f"GET {base}: the bundle has no project (data: null?)", status=200)
+    malformed = [key for key in BUNDLE_KEYS if not isinstance(bundle.get(key), list)]
+    if malformed:
+        # A missing or non-list child list would read as "all of them removed": refuse it.
+        raise BuildOSError(
+            f"GET {base}: the bundle's {', '.join(malformed)} is not a list", status=200
+        )
     archived, edges, logs, events = await asyncio.gather(
         client.get_offset_pages(f"{base}/tasks/archived", "tasks", limit=200),
         client.get("/api/onto/edges", {"project_id": project_id}),

@@ -320,7 +320,7 @@ async def _sync(
         logs = head.get("logs")
         if not isinstance(logs, list):
             return False  # an answer it cannot read: refetch rather than assume
-        return all(isinstance(log, dict) and log.get("id") in stop_ids for log in logs)
+        return all(_text(log, "id") and log["id"] in stop_ids for log in logs)
 
     gone: set[str] = set()  # confirmed by a 404
     missed: set[str] = set()  # unlisted, and their bundle gave no answer either way
@@ -438,14 +438,18 @@ class _Names:
         for entity, records in groups:
             name_field = detect.NAME_FIELDS[entity]
             for record in records:
-                if isinstance(record, dict) and isinstance(record.get(name_field), str):
-                    self.current[record.get("id")] = record[name_field]
+                if _text(record, "id") and _text(record, name_field):
+                    self.current[record["id"]] = record[name_field]
         # The route's own entity_name on a log just read is the name now (newest first).
         for log in reversed(fetched.logs):
-            if isinstance(log, dict):
-                self.fetched_logs.add(log.get("id"))
-                if isinstance(log.get("entity_name"), str):
-                    self.current[log.get("entity_id")] = log["entity_name"]
+            if _text(log, "id"):
+                self.fetched_logs.add(log["id"])
+                if _text(log, "entity_id") and _text(log, "entity_name"):
+                    self.current[log["entity_id"]] = log["entity_name"]
+
+
+def _text(record, key: str) -> bool:
+    return isinstance(record, dict) and isinstance(record.get(key), str)
 
 
 def _restage_renamed_logs(stage: landing.AccountStage, names: _Names) -> None:

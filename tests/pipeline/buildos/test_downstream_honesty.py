@@ -88,3 +88,48 @@ def test_leftovers_of_a_killed_publish_are_removed(tmp_path):
     removed = safety.remove_leftovers(tmp_path)
     assert sorted(p.name for p in removed) == [".analytics.duckdb.building-2", ".building-1"]
     assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+
+
+class _Event:
+    def __init__(self, step_key=None, failure=False, key=None):
+        self.step_key, self.is_step_failure = step_key, failure
+        self.materialization = type("M", (), {"asset_key": key})()
+
+
+class _Key:
+    def __init__(self, text):
+        self.text = text
+
+    def to_user_string(self):
+        return self.text
+
+
+class _Result:
+    """The parts of a Dagster run result the publish message reads."""
+
+    def __init__(self, done: list[str], failed_step: str):
+        self.done, self.failed_step = done, failed_step
+
+    def get_asset_materialization_events(self):
+        return [_Event(key=_Key(k)) for k in self.done]
+
+    @property
+    def all_events(self):
+        return [_Event(step_key=self.failed_step, failure=True)]
+
+    def get_asset_check_evaluations(self):
+        return []
+
+
+def test_the_publish_message_names_the_failed_step_and_what_bi_tools_see():
+    from pipeline.cli import _publish_failure
+
+    after_swap = _Result(["exports/release", "exports/current", "exports/analytics_duckdb"], "pg")
+    assert _publish_failure(after_swap) == (
+        "publishing stopped at pg (see above); already published before it: exports/current, "
+        "exports/analytics_duckdb (BI tools reading those see the new release)"
+    )
+    before_swap = _Result(["exports/release"], "exports_current")
+    assert _publish_failure(before_swap) == (
+        "publishing stopped at exports_current (see above); BI tools still see the previous release"
+    )

@@ -454,3 +454,39 @@ def test_a_run_left_running_is_marked_abandoned(server, tmp_path):
     assert rows(db, "select status from meta.sync_runs where sync_id = 'killed'") == [
         ("abandoned",)
     ]
+
+
+def test_malformed_shapes_in_an_incremental_sync_cost_one_project_or_one_record(server, tmp_path):
+    db = tmp_path / "w.duckdb"
+    broken: set[str] = set()
+
+    def rule(exchange: Exchange) -> None:
+        data = exchange.data
+        if is_bundle(exchange) and exchange.path.rsplit("/", 1)[-1] in broken:
+            data["tasks"] = 5  # not a list: no evidence that the tasks are gone
+            data["goals"] = [{"id": ["a", "list"], "name": 1}, "text"]
+            exchange.set_data(data)
+        elif exchange.path == "/api/calendar/items":
+            data["items"] += [7, {"task_id": ["x"], "project_id": {"y": 1}}]
+            exchange.set_data(data)
+        elif exchange.path.endswith("/logs") and broken:
+            data["logs"] = [*data["logs"], {"id": ["x"], "entity_id": {}, "entity_name": 3}]
+            exchange.set_data(data)
+
+    with HostileServer(server.base_url, rule) as hostile:
+        _sync(hostile.base_url, db)
+        target = _first_project(db)
+        before = current_tables(db)
+        broken.add(target)
+        result = _sync(hostile.base_url, db, options=SyncOptions(full=False))
+    assert result.status == "partial"
+    assert [(f["unit"], f["id"]) for f in result.failed] == [("project", target)]
+    assert "the bundle's tasks, goals is not a list" not in result.failed[0]["reason"]
+    assert "the bundle's tasks is not a list" in result.failed[0]["reason"]
+    live = current_tables(db, live_only=True)
+    for table in ("buildos.projects", "buildos.tasks", "buildos.goals"):
+        assert [r[:2] for r in live[table]] == [
+            r[:2]
+            for r in before[table]
+            if r[-1] is None  # nothing marked removed
+        ], table
