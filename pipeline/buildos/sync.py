@@ -24,21 +24,20 @@ import httpx
 
 from pipeline import warehouse
 from pipeline.buildos import detect, landing
+from pipeline.buildos.account_lists import fetch_account_level
 from pipeline.buildos.client import (
-    AuthError,
     BuildOSClient,
     BuildOSError,
-    CircuitOpenError,
     ClientSettings,
     DeploymentGate,
     DeploymentLimits,
 )
+from pipeline.buildos.evidence import RUN_LEVEL, count_misses, forget_absences, valid_listing
 from pipeline.buildos.fetch import (
     ALL_STATUSES,
     BUNDLE_KEYS,
     Fetched,
     fetch_project,
-    list_braindumps,
 )
 from pipeline.buildos.records import is_uuid
 from pipeline.buildos.runs import SyncRun, abandon_stale_runs, record_run
@@ -167,7 +166,7 @@ async def _sync_session(client, con, options, report, result, merge_lock, starte
             await lander.wait()
             _finish(result, client, stage)
         await lander.land()  # the account-level records and removals, last
-        _forget_absences(con, account_id, waiting)
+        forget_absences(con, account_id, waiting)
         _finish(result, client, stage)
     return full
 
@@ -232,9 +231,6 @@ class _Lander:
         await self.wait()
 
 
-RUN_LEVEL = (CircuitOpenError, AuthError)  # errors that stop the account, not one project
-
-
 async def _sync(
     client: BuildOSClient,
     stage: landing.AccountStage,
@@ -250,7 +246,7 @@ async def _sync(
     answered = await client.get_pages(
         "/api/projects", "projects", {"status": ALL_STATUSES, "include_counts": "true"}
     )
-    listed = _valid_listing(stage, "projects", answered)
+    listed = valid_listing(stage, "projects", answered)
     result.projects_seen = len(listed)
     server_now = _server_now(client, stage.synced_at)
     window = {
@@ -354,7 +350,7 @@ async def _sync(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     await lander.wait()  # the queries below read what landed
-    counted_out = _count_misses(con, account_id, missed, options.misses_to_remove, stage.synced_at)
+    counted_out = count_misses(con, account_id, missed, options.misses_to_remove, stage.synced_at)
     removed = gone | counted_out
     stage.scopes["account_id"] = {account_id}
     stage.seen.extend(("projects", i) for i in (listed_ids | stored) - removed)
@@ -364,7 +360,7 @@ async def _sync(
         stage.add("calendar_items", calendar, seen=True)
         stage.removal.append(("calendar_items", "account_id"))
     _restage_renamed_logs(stage, names)
-    await _fetch_account_level(client, stage, full, options, result)
+    await fetch_account_level(client, stage, full, options, result)
     return missed - counted_out
 
 
@@ -373,54 +369,6 @@ class _Failed:
     project_id: str
     probe: bool  # a project the listing no longer shows, asked for to confirm it is gone
     error: BaseException
-
-
-def _valid_listing(stage: landing.AccountStage, entity: str, items: list) -> list[dict]:
-    """The listed items whose id can go into a route: a UUID. The others are quarantined
-    with their reason (no id, a null id, an id that is not a UUID); the rest of the listing
-    goes on. The same id listed twice is fetched once."""
-    valid: dict[str, dict] = {}
-    for item in items:
-        item_id = item.get("id") if isinstance(item, dict) else None
-        if is_uuid(item_id):
-            valid.setdefault(item_id, item)
-            continue
-        if not isinstance(item, dict):
-            reason = f"expected a JSON object, got {type(item).__name__}"
-        elif "id" not in item:
-            reason = "is missing"
-        elif item_id is None:
-            reason = "is null"
-        else:
-            reason = f"{item_id!r} is not a UUID"
-        stage.reject(entity, item, "id", f"listed item: id {reason}")
-    return list(valid.values())
-
-
-def _count_misses(con, account_id: str, missed: set[str], threshold: int, at) -> set[str]:
-    """One more consecutive miss for each project in `missed`; those that reached
-    `threshold` are returned, to be marked removed."""
-    if not missed:
-        return set()
-    counts = dict(
-        con.execute(
-            "select id, misses from meta.absences where account_id = ? and entity = 'projects'",
-            [account_id],
-        ).fetchall()
-    )
-    rows = [(account_id, "projects", i, counts.get(i, 0) + 1, at) for i in missed]
-    con.executemany("insert or replace into meta.absences values (?, ?, ?, ?, ?)", rows)
-    return {i for _a, _e, i, misses, _t in rows if misses >= max(threshold, 1)}
-
-
-def _forget_absences(con, account_id: str, waiting: set[str]) -> None:
-    """Projects seen again (or removed) stop counting: only those still waiting for
-    evidence keep their count of consecutive misses."""
-    con.execute(
-        "delete from meta.absences where account_id = ? and entity = 'projects' "
-        "and not list_contains(?::varchar[], id)",
-        [account_id, sorted(waiting)],
-    )
 
 
 class _Names:
@@ -491,77 +439,6 @@ def _add_project(stage: landing.AccountStage, fetched: Fetched) -> None:
     for entity in PROJECT_SCOPED:
         if (entity, "project_id") not in stage.removal:
             stage.removal.append((entity, "project_id"))
-
-
-async def _fetch_account_level(
-    client: BuildOSClient,
-    stage: landing.AccountStage,
-    full: bool,
-    options: SyncOptions,
-    result: SyncResult,
-) -> None:
-    """Brain dumps and daily briefs, each a unit of its own: one that fails is recorded and
-    the other still lands."""
-    for unit, step in (("braindumps", _sync_braindumps), ("briefs", _sync_briefs)):
-        try:
-            await step(client, stage, full, options, result)
-        except RUN_LEVEL:
-            raise
-        except Exception as error:  # one list fails, the rest lands
-            result.fail_unit(unit, None, error)
-
-
-async def _sync_braindumps(client, stage, full: bool, options: SyncOptions, result) -> None:
-    con, account_id = stage.con, stage.account_id
-    # Brain dumps: newest first; an incremental sync stops a few days before the newest it has.
-    known = dict(
-        con.execute(
-            "select id, epoch_us(updated_at) from buildos.braindumps "
-            "where account_id = ? and _removed_at is null",
-            [account_id],
-        ).fetchall()
-    )
-    [(newest,)] = con.execute(
-        "select max(created_at) from buildos.braindumps where account_id = ?", [account_id]
-    ).fetchall()
-    cutoff = (
-        None if full or newest is None else newest - timedelta(days=options.braindump_lookback_days)
-    )
-    listed = _valid_listing(stage, "braindumps", await list_braindumps(client, cutoff))
-    changed = [
-        d
-        for d in listed
-        if d["id"] not in known or detect.epoch_us(d.get("updated_at")) != known.get(d["id"])
-    ]
-    details = await asyncio.gather(
-        *[client.get(f"/api/onto/braindumps/{d['id']}") for d in changed],
-        return_exceptions=True,
-    )
-    for listed_dump, detail in zip(changed, details, strict=True):
-        if isinstance(detail, RUN_LEVEL):
-            raise detail
-        if isinstance(detail, BaseException):
-            result.fail_unit("braindump", listed_dump["id"], detail)
-            continue
-        stage.add("braindumps", [detail.get("braindump") or {}])
-    if full:
-        stage.scopes["account_id"] = {account_id}
-        stage.seen.extend(("braindumps", d["id"]) for d in listed)
-        stage.removal.append(("braindumps", "account_id"))
-
-
-async def _sync_briefs(client, stage, full: bool, options: SyncOptions, result) -> None:
-    con, account_id = stage.con, stage.account_id
-    # Daily briefs: by date; incremental re-reads the last few days.
-    params = {}
-    [(last_brief,)] = con.execute(
-        "select max(brief_date) from buildos.briefs where account_id = ?", [account_id]
-    ).fetchall()
-    if not full and last_brief is not None:
-        params["start_date"] = (
-            last_brief - timedelta(days=options.brief_lookback_days)
-        ).isoformat()
-    stage.add("briefs", await client.get_pages("/api/daily-briefs/history", "briefs", params))
 
 
 def run_sync(

@@ -101,7 +101,11 @@ def _api(tasks: list, invalid_bytes: bool):
     answers = {
         "/api/projects": {"projects": [project], "total": 1, "page": 1, "limit": 100},
         "/api/calendar/items": {"items": []},
-        f"/api/onto/projects/{PROJECT}": {"project": project, "tasks": tasks},
+        f"/api/onto/projects/{PROJECT}": {
+            "project": project,
+            "tasks": tasks,
+            **{key: [] for key in ("goals", "plans", "milestones", "documents")},
+        },
         f"/api/onto/projects/{PROJECT}/tasks/archived": {"tasks": [], "hasMore": False},
         "/api/onto/edges": {"edges": []},
         f"/api/onto/projects/{PROJECT}/logs": {"logs": [], "hasMore": False},
