@@ -386,8 +386,6 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
         # payload (which is kept with sorted keys).
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     if kind == "varchar":
-        if isinstance(value, str) and "\x00" in value:
-            value = value.replace("\x00", "")  # PostgreSQL and most BI tools refuse NUL
         if not isinstance(value, str):
             raise RecordError(
                 spec.name,
