@@ -88,6 +88,11 @@ def buildos_sync(
     for result in results:
         for example in result.quarantine_examples:
             context.log.warning(f"quarantined: {example}")
+        for unit in result.failed:
+            context.log.warning(
+                f"sync {result.sync_id} partial: {unit['unit']} {unit['id'] or ''} "
+                f"kept its previous rows: {unit['reason']}"
+            )
     for name in ENTITIES:
         yield dg.MaterializeResult(
             asset_key=["buildos", name],
@@ -109,6 +114,9 @@ def buildos_sync(
         asset_key=["meta", "sync_runs"],
         metadata={
             "accounts": len(results),
+            # A partial run is visible here, not green-and-silent: what failed, and why.
+            "status": _overall_status(results),
+            "sync_runs": dg.MarkdownMetadataValue(_runs_table(results)),
             "modes": ", ".join(sorted({r.mode for r in results})),
             "projects_fetched": sum(r.projects_fetched for r in results),
             "records_received": sum(r.records_landed for r in results),
@@ -116,3 +124,16 @@ def buildos_sync(
             **totals,
         },
     )
+
+
+def _overall_status(results) -> str:
+    statuses = {r.status for r in results}
+    return "succeeded" if statuses <= {"succeeded"} else "partial"
+
+
+def _runs_table(results) -> str:
+    lines = ["| sync_id | account | status | failed units |", "| --- | --- | --- | --- |"]
+    for r in results:
+        failed = "; ".join(f"{u['unit']} {u['id'] or ''}: {u['reason']}" for u in r.failed)
+        lines.append(f"| {r.sync_id} | {r.account_id} | {r.status} | {failed or '-'} |")
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import safety
 from pipeline.preview import preview_markdown
 from pipeline.publish import exports, serving
 from pipeline.publish.contract import (
@@ -92,7 +93,7 @@ def exports_release(
                 account_manifests.append(
                     exports.write_release(
                         con,
-                        root / "accounts" / account_id,
+                        safety.account_root(root, account_id),
                         include_free_text=publish.include_free_text,
                         account_id=account_id,
                         release_id=manifest["release_id"],
@@ -170,6 +171,7 @@ def exports_current(
     exports.swap_current(root, release_id, keep=publish.keep_releases)
     if publish.per_account:
         for account_root in sorted((root / "accounts").glob("*")):
+            account_root = safety.account_root(root, account_root.name)
             if (account_root / "releases" / release_id).exists():
                 exports.swap_current(account_root, release_id, keep=publish.keep_releases)
     return dg.MaterializeResult(

@@ -404,8 +404,10 @@ def _print_materializations(result) -> None:
                 f"  sync: {meta['accounts']} account(s), {meta['modes']}, "
                 f"{meta['projects_fetched']} projects fetched, {meta['requests']} "
                 f"requests, {meta['quarantined']} quarantined, "
-                f"{meta['duration_seconds']:.1f}s"
+                f"{meta['duration_seconds']:.1f}s, {meta.get('status', 'succeeded')}"
             )
+            if meta.get("status", "succeeded") != "succeeded":
+                click.echo(f"  sync was partial (kept previous rows for):\n{meta['sync_runs']}")
 
 
 MODEL_GROUPS = ("staging", "intermediate", "marts")
@@ -469,12 +471,49 @@ def _keys_in_groups(groups) -> list[list[str]]:
     ]
 
 
+ALLOW_PARTIAL = click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Go on past accounts whose latest sync did not succeed; the release manifest names "
+    "each account's sync and its status.",
+)
+
+
+def _refuse_unsettled(db, allow_partial: bool, step: str) -> None:
+    """Refuse (or, with --allow-partial, warn) when an account's latest sync is not whole."""
+    from pipeline import warehouse
+    from pipeline.buildos.runs import unsettled_accounts
+
+    if not Path(db).exists():
+        return
+    con = warehouse.connect(db, read_only=True)
+    try:
+        unsettled = unsettled_accounts(con)
+    finally:
+        con.close()
+    if not unsettled:
+        return
+    lines = "\n".join(
+        f"  account {a}: sync {s} {status}" + (f" ({e})" if e else "")
+        for a, s, status, e in unsettled
+    )
+    if not allow_partial:
+        raise click.ClickException(
+            f"{step} refused: the latest sync of these accounts did not succeed, so their "
+            f"data is not whole:\n{lines}\nrun `python -m pipeline sync` again, or pass "
+            "--allow-partial to go on (the manifest names each sync and its status)"
+        )
+    click.echo(f"  {step} goes on past syncs that did not succeed (--allow-partial):\n{lines}")
+
+
 @main.command(help="Build the models and run their checks (staging, intermediate, marts).")
 @db_option
-def build(db) -> None:
+@ALLOW_PARTIAL
+def build(db, allow_partial) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import materialize
 
+    _refuse_unsettled(db, allow_partial, "build")
     result = materialize(
         _keys_in_groups(MODEL_GROUPS), {"warehouse": DuckDBWarehouse(path=db)}, raise_on_error=False
     )
@@ -493,10 +532,14 @@ def build(db) -> None:
 )
 @db_option
 @publish_options
-def publish(db, exports_dir, postgres_url, include_free_text, per_account, spreadsheets) -> None:
+@ALLOW_PARTIAL
+def publish(
+    db, exports_dir, postgres_url, include_free_text, per_account, spreadsheets, allow_partial
+) -> None:
     from pipeline.resources import DuckDBWarehouse
     from pipeline.runner import materialize
 
+    _refuse_unsettled(db, allow_partial, "publish")
     result = materialize(
         _keys_in_groups(("publish",)),
         {
@@ -509,15 +552,37 @@ def publish(db, exports_dir, postgres_url, include_free_text, per_account, sprea
     )
     _print_checks(result)
     if not result.success:
-        errors = _step_errors(result)
-        reason = "; ".join(errors) if errors else "a blocking check failed (see above)"
-        raise click.ClickException(
-            f"publishing stopped: {reason}\nBI tools still see the previous release"
-        )
+        raise click.ClickException(_publish_failure(result))
     _print_outputs(db, exports_dir, postgres_url)
     if spreadsheets:
         folder = Path(exports_dir).resolve() / "current" / "spreadsheets"
         click.echo(f"  CSV files and Excel workbook:      {folder}")
+
+
+def _publish_failure(result) -> str:
+    """Which publish step failed, and what BI tools see now: the steps before it may already
+    have switched the Parquet release and the serving file."""
+    done = {
+        event.materialization.asset_key.to_user_string()
+        for event in result.get_asset_materialization_events()
+    }
+    failed = sorted(
+        {event.step_key for event in result.all_events if event.is_step_failure}
+        | {
+            e.asset_key.to_user_string()
+            for e in result.get_asset_check_evaluations()
+            if not e.passed
+        }
+    )
+    visible = [key for key in ("exports/current", "exports/analytics_duckdb") if key in done]
+    seen = (
+        f"already published before it: {', '.join(visible)} (BI tools reading those see the "
+        "new release)"
+        if visible
+        else "BI tools still see the previous release"
+    )
+    errors = "".join(f"\n  {error}" for error in _step_errors(result))
+    return f"publishing stopped at {', '.join(failed) or 'a step'} (see above); {seen}{errors}"
 
 
 def _print_outputs(db, exports_dir, postgres_url) -> None:

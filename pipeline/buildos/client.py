@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 from collections import Counter
@@ -65,6 +66,12 @@ class ClientSettings:
     # server, not bad luck: at a 20% failure rate 25 in a row is a one-in-10^17 event). A lone
     # request gives up sooner, after max_attempts, and that too stops the run.
     breaker_threshold: int = 25
+    # A total deadline per request attempt, body included: the read timeout is per read, so
+    # a body that trickles one byte at a time would otherwise never time out.
+    request_deadline: float = 60.0
+    # Pages read from one listing at most (100,000 items at 100 a page), whatever the
+    # server's `total`, `hasMore` or `nextOffset` claim.
+    max_pages: int = 1000
 
     def __post_init__(self) -> None:
         if not self.api_key and not (self.email and self.password):
@@ -81,6 +88,7 @@ class RequestStats:
     retries: Counter = field(default_factory=Counter)  # cause -> count
     backoffs: int = 0  # times the in-flight limit was cut because the server pushed back
     lowest_concurrency: int | None = None
+    paging_stops: Counter = field(default_factory=Counter)  # "route: reason" -> count
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -98,6 +106,7 @@ class RequestStats:
             "retries_connection": self.retries["connection"],
             "retries_session": self.retries["session"],
             "concurrency_backoffs": self.backoffs,
+            "paging_stops_count": sum(self.paging_stops.values()),
             "duration_seconds": round(self.duration_seconds, 3),
         }
 
@@ -211,6 +220,10 @@ class BuildOSClient:
         self._bucket = TokenBucket(settings.requests_per_second, settings.burst)
         self._gate = gate or DeploymentGate()
         self._login_lock = asyncio.Lock()
+        # Cleared while a login is under way: new requests wait for the fresh session
+        # instead of going out without a cookie and coming back 401.
+        self._session_ready = asyncio.Event()
+        self._session_ready.set()
         self._session_generation = 0
         self._consecutive_failures = 0
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
@@ -243,20 +256,32 @@ class BuildOSClient:
         async with self._login_lock:
             if self._session_generation != seen_generation:
                 return
-            self._http.cookies.clear()
-            body = {"email": self.settings.email, "password": self.settings.password}
-            data = await self._call("POST", "/api/auth/login", json=body, login=True)
-            self.stats.logins += 1
-            user = data.get("user") or {}
-            self.account_id = user.get("id") or self.account_id
-            self._session_generation += 1
+            self._session_ready.clear()
+            try:
+                self._http.cookies.clear()
+                body = {"email": self.settings.email, "password": self.settings.password}
+                data = await self._call("POST", "/api/auth/login", json=body, login=True)
+                self.stats.logins += 1
+                user = data.get("user") if isinstance(data, dict) else None
+                user = user if isinstance(user, dict) else {}
+                self.account_id = user.get("id") or self.account_id
+                self._session_generation += 1
+            finally:
+                self._session_ready.set()
 
     # -- requests -------------------------------------------------------------------------
 
     async def get(self, path: str, params: dict | None = None) -> dict:
         """GET a route and return its `data`. Retries what is worth retrying; raises
-        BuildOSError with the route and the server's code for what is not."""
-        return await self._call("GET", path, params=params)
+        BuildOSError with the route and the server's code for what is not. `data: null` is
+        {} here; routes where that matters check for the keys they need."""
+        data = await self._call("GET", path, params=params)
+        if not isinstance(data, dict):
+            raise BuildOSError(
+                f"GET {path}: answered data of type {type(data).__name__}, not an object",
+                status=200,
+            )
+        return data
 
     async def _call(
         self,
@@ -271,12 +296,15 @@ class BuildOSClient:
         attempt = 0
         while True:
             attempt += 1
+            if not login:
+                await self._session_ready.wait()
             generation = self._session_generation
             retry_after = None
             try:
                 response = await self._send(method, path, params=params, json=json)
             except httpx.TimeoutException as exc:
-                cause, error = "timeout", f"timed out ({type(exc).__name__})"
+                detail = f": {exc}" if str(exc) else ""
+                cause, error = "timeout", f"timed out ({type(exc).__name__}{detail})"
             except httpx.TransportError as exc:
                 cause, error = "connection", f"connection failed ({type(exc).__name__})"
             else:
@@ -286,7 +314,8 @@ class BuildOSClient:
                     self.server_now = payload["timestamp"]
                 if status == 200 and payload.get("success") and "data" in payload:
                     self._consecutive_failures = 0
-                    return payload["data"] or {}
+                    data = payload["data"]
+                    return {} if data is None else data
                 code = payload.get("code")
                 error = f"HTTP {status} {code or ''}".strip()
                 if status == 401 and login:
@@ -355,7 +384,13 @@ class BuildOSClient:
         try:
             async with self._gate.in_flight:
                 self.stats.requests += 1
-                response = await self._http.request(method, path, params=params, json=json)
+                try:
+                    async with asyncio.timeout(self.settings.request_deadline):
+                        response = await self._http.request(method, path, params=params, json=json)
+                except TimeoutError:
+                    raise httpx.TimeoutException(
+                        f"no whole answer within {self.settings.request_deadline:g} s"
+                    ) from None
                 self.stats.responses_bytes += len(response.content)
                 healthy = response.status_code < 400
                 return response
@@ -368,20 +403,22 @@ class BuildOSClient:
         self, path: str, key: str, params: dict | None = None, limit: int = 100
     ) -> list[dict]:
         """Every item of a page/limit route, following what the server answers
-        (`pagination.hasNext` or `total`), whatever page size it clamps to."""
-        items: list[dict] = []
+        (`pagination.hasNext` or `total`), whatever page size it clamps to, and stopping
+        where a lying server would page forever (see `Pager`)."""
+        pager = Pager(self, path)
         page = 1
         while True:
             data = await self.get(path, {**(params or {}), "page": page, "limit": limit})
-            batch = data.get(key) or []
-            items.extend(batch)
+            batch = _items(data, key)
+            if not pager.take(batch, page):
+                return pager.items
             pagination = data.get("pagination")
-            if pagination is not None:
+            if isinstance(pagination, dict):
                 more = bool(pagination.get("hasNext"))
             else:
-                more = bool(batch) and len(items) < int(data.get("total") or 0)
+                more = len(pager.items) < _int(data.get("total"))
             if not more:
-                return items
+                return pager.items
             page += 1
 
     async def get_offset_pages(
@@ -394,26 +431,96 @@ class BuildOSClient:
     ) -> list[dict]:
         """Every item of an offset/hasMore route, or, with `stop_at_ids`, items until the
         first page that reaches one of those ids (for newest-first logs)."""
-        items: list[dict] = []
+        pager = Pager(self, path)
         offset = 0
         while True:
             data = await self.get(path, {**(params or {}), "limit": limit, "offset": offset})
-            batch = data.get(key) or []
-            items.extend(batch)
-            if stop_at_ids and any(item.get("id") in stop_at_ids for item in batch):
-                return items
-            if not data.get("hasMore") or not batch:
-                return items
+            batch = _items(data, key)
+            if not pager.take(batch, offset):
+                return pager.items
+            if stop_at_ids and any(_id(item) in stop_at_ids for item in batch):
+                return pager.items
+            if not data.get("hasMore"):
+                return pager.items
             next_offset = data.get("nextOffset")
-            offset = int(next_offset) if next_offset is not None else offset + len(batch)
+            offset = _int(next_offset) if next_offset is not None else offset + len(batch)
+
+
+class Pager:
+    """The items of one listing, and the guards that stop it when the server's paging
+    cannot be trusted: an empty page, a page with no id not seen already, a position that
+    does not advance, or `max_pages`. Each stop is counted in the run's stats."""
+
+    def __init__(self, client: BuildOSClient, path: str):
+        self.client, self.path = client, path
+        self.items: list = []
+        self._ids: set = set()
+        self._positions: set[int] = set()
+
+    def take(self, batch: list, position: int) -> bool:
+        """Keep the page; False when paging must stop here."""
+        reason = None
+        ids = {_id(item) for item in batch} - {None}
+        if not batch:
+            # The first page empty is an empty listing; a later one, a promise not kept.
+            if self._positions:
+                self.client.stats.paging_stops[f"{_route(self.path)}: empty page"] += 1
+            return False
+        if position in self._positions:
+            reason = "offset did not advance"
+        elif ids and ids <= self._ids:
+            reason = "page with no new ids"
+        elif len(self._positions) >= self.client.settings.max_pages:
+            reason = "page cap"
+        if reason is not None:
+            self.client.stats.paging_stops[f"{_route(self.path)}: {reason}"] += 1
+            return False
+        self._positions.add(position)
+        self._ids |= ids
+        self.items.extend(batch)
+        return True
+
+
+def _items(data: dict, key: str) -> list:
+    batch = data.get(key)
+    return batch if isinstance(batch, list) else []
+
+
+def _id(item) -> str | None:
+    value = item.get("id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _route(path: str) -> str:
+    """The route of a path, ids left out (stats group by route, not by project)."""
+    parts = path.strip("/").split("/")
+    return "/" + "/".join("{id}" if len(part) == 36 else part for part in parts)
 
 
 def _json(response: httpx.Response) -> dict:
     try:
         payload = orjson.loads(response.content)  # several times faster than response.json()
     except orjson.JSONDecodeError:
-        return {}
+        payload = tolerant_json(response.content)
     return payload if isinstance(payload, dict) else {}
+
+
+def tolerant_json(content: bytes):
+    """A body orjson refuses only for its text (a lone surrogate escape such as `"\\ud800"`,
+    or bytes that are not UTF-8) is still JSON: the stdlib parser keeps lone surrogates, and
+    invalid bytes become lone surrogates (surrogateescape), so landing can repair and flag
+    the one record that holds them. A body that is not JSON at all stays unreadable ({})."""
+    try:
+        return json.loads(content.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        return {}
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -69,9 +69,14 @@ def suspect_projects(
         ).fetchall()
     )
     for item in calendar:
+        if not isinstance(item, dict):
+            continue  # quarantined when the calendar lands
         source_id = item.get("task_id") or item.get("event_id")
-        if source_id and updated.get(source_id) != epoch_us(item.get("updated_at")):
-            suspects.add(item.get("project_id"))
+        project_id = item.get("project_id")
+        if not (isinstance(source_id, str) and isinstance(project_id, str)):
+            continue
+        if updated.get(source_id) != epoch_us(item.get("updated_at")):
+            suspects.add(project_id)
     return suspects
 
 

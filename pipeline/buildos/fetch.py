@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.buildos.client import BuildOSClient, BuildOSError
+from pipeline.buildos.client import BuildOSClient, BuildOSError, Pager
 
 ALL_STATUSES = "active,paused,completed,cancelled"
 EVENTS_LIMIT = 1000
@@ -38,6 +38,16 @@ async def fetch_project(
         if error.status == 404:
             return Fetched(listed=project, bundle=None)
         raise
+    if not isinstance(bundle.get("project"), dict):
+        # `data: null` (or a bundle without its project) is no evidence that anything is
+        # gone: the project fails this sync and keeps what it has.
+        raise BuildOSError(f"GET {base}: the bundle has no project (data: null?)", status=200)
+    malformed = [key for key in BUNDLE_KEYS if not isinstance(bundle.get(key), list)]
+    if malformed:
+        # A missing or non-list child list would read as "all of them removed": refuse it.
+        raise BuildOSError(
+            f"GET {base}: the bundle's {', '.join(malformed)} is not a list", status=200
+        )
     archived, edges, logs, events = await asyncio.gather(
         client.get_offset_pages(f"{base}/tasks/archived", "tasks", limit=200),
         client.get("/api/onto/edges", {"project_id": project_id}),
@@ -48,7 +58,7 @@ async def fetch_project(
         listed=project,
         bundle=bundle,
         archived=archived,
-        edges=edges.get("edges") or [],
+        edges=edges.get("edges") if isinstance(edges.get("edges"), list) else [],
         logs=logs,
         events=events,
     )
@@ -64,31 +74,45 @@ async def fetch_events(
             f"{base}/events",
             {"timeMin": lo.isoformat(), "timeMax": hi.isoformat(), "limit": EVENTS_LIMIT},
         )
-        events = data.get("events") or []
+        events = data.get("events")
+        events = events if isinstance(events, list) else []
         if len(events) < EVENTS_LIMIT or hi - lo < timedelta(hours=1):
             return events
         middle = lo + (hi - lo) / 2
         left, right = await asyncio.gather(window(lo, middle), window(middle, hi))
-        merged = {e.get("id"): e for e in left + right}
+        merged = {_event_key(e): e for e in left + right}
         return list(merged.values())
 
     return await window(around - span, around + span)
 
 
+def _event_key(event) -> str:
+    value = event.get("id") if isinstance(event, dict) else None
+    return value if isinstance(value, str) else repr(event)
+
+
 async def list_braindumps(client: BuildOSClient, cutoff: datetime | None) -> list[dict]:
     """Brain dumps, newest first, down to `cutoff` (None: all of them)."""
-    listed: list[dict] = []
+    path = "/api/onto/braindumps"
+    pager = Pager(client, path)
     offset = 0
     while True:
-        data = await client.get("/api/onto/braindumps", {"limit": 100, "offset": offset})
-        page = data.get("braindumps") or []
-        listed.extend(page)
-        oldest = page[-1].get("created_at") if page else None
-        if not data.get("hasMore") or not page:
-            return listed
-        if cutoff is not None and oldest and parse_timestamp(oldest) < cutoff:
-            return listed
+        data = await client.get(path, {"limit": 100, "offset": offset})
+        page = data.get("braindumps")
+        page = page if isinstance(page, list) else []
+        if not pager.take(page, offset) or not data.get("hasMore"):
+            return pager.items
+        oldest = page[-1].get("created_at") if isinstance(page[-1], dict) else None
+        if cutoff is not None and _before(oldest, cutoff):
+            return pager.items
         offset += len(page)
+
+
+def _before(stamp, cutoff: datetime) -> bool:
+    try:
+        return isinstance(stamp, str) and parse_timestamp(stamp) < cutoff
+    except ValueError:
+        return False
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -22,6 +22,7 @@ from pipeline.buildos.records import (
     hash_text,
     payload_text,
     read_values,
+    repair_text,
     table_columns,
 )
 from pipeline.paths import SQL_DIR
@@ -35,6 +36,7 @@ QUARANTINE_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("payload", pa.string()),
         ("payload_hash", pa.string()),
+        ("disposition", pa.string()),  # rejected (not landed) or repaired (landed, flagged)
     ]
 )
 SEEN_SCHEMA = pa.schema([("entity", pa.string()), ("id", pa.string())])
@@ -133,6 +135,7 @@ class AccountStage:
         self.con, self.account_id, self.sync_id, self.synced_at = con, account_id, sync_id, at
         self.group = _Group()
         self.quarantined = 0
+        self.repaired = 0
         self.quarantine_examples: list[str] = []
 
     # The open group's bookkeeping, as the sync fills it in.
@@ -155,7 +158,14 @@ class AccountStage:
         group = self.group
         pending = group.pending[entity]
         for record in records:
-            text = payload_text(record)
+            try:
+                text = payload_text(record)
+            except TypeError:  # a lone surrogate: orjson refuses text that is not UTF-8
+                text = b"\\u0000"
+            repaired = None
+            if b"\\u0000" in text:
+                record, repaired = repair_text(record)
+                text = payload_text(record)
             try:
                 values = read_values(spec, record, fallback)
             except RecordError as error:
@@ -163,14 +173,32 @@ class AccountStage:
                 if seen and error.record_id:
                     group.seen.append((entity, error.record_id))  # known, just unreadable
                 continue
+            if repaired:
+                # Invalid text replaced (U+FFFD) and NUL removed: the record lands, flagged.
+                reason = "invalid text (lone surrogate, invalid UTF-8 or NUL) replaced"
+                flag = RecordError(entity, values[0], ",".join(repaired), reason)
+                self._quarantine(entity, flag, text, "repaired")
             pending.append(values, text)
             if seen:
                 group.seen.append((entity, values[0]))
 
+    def reject(self, entity: str, record, field: str, reason: str) -> None:
+        """Quarantine a record the sync refuses before parsing it (a listed item whose id
+        cannot go into a route)."""
+        try:
+            text = payload_text(record)
+        except TypeError:
+            text = payload_text(repair_text(record)[0])
+        raw_id = record.get("id") if isinstance(record, dict) else None
+        record_id = raw_id if isinstance(raw_id, str) and raw_id else None
+        self._quarantine(entity, RecordError(entity, record_id, field, reason), text)
+
     def vanish(self, project_ids: set[str]) -> None:
         self.group.vanished |= project_ids
 
-    def _quarantine(self, entity: str, error: RecordError, text: bytes) -> None:
+    def _quarantine(
+        self, entity: str, error: RecordError, text: bytes, disposition: str = "rejected"
+    ) -> None:
         self.group.quarantine.append(
             {
                 "entity": entity,
@@ -179,9 +207,13 @@ class AccountStage:
                 "reason": str(error),
                 "payload": text.decode(),
                 "payload_hash": hash_text(text),
+                "disposition": disposition,
             }
         )
-        self.quarantined += 1
+        if disposition == "repaired":
+            self.repaired += 1
+        else:
+            self.quarantined += 1
         if len(self.quarantine_examples) < 5:
             self.quarantine_examples.append(str(error))
 

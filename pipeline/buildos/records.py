@@ -9,11 +9,19 @@ raw; current and history rows refer to it by `payload_hash`.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import orjson
 import pyarrow as pa
+
+# The range each integer column type can hold (DuckDB `integer` is 32-bit).
+INTEGER_RANGE = (-(2**31), 2**31 - 1)
+SURROGATES = re.compile("[\ud800-\udfff]")
+DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 ARROW_TYPES = {
     "varchar": pa.string(),
@@ -337,8 +345,26 @@ class RecordError(ValueError):
 
 def payload_text(record) -> bytes:
     """The payload as stored in raw: the record's JSON with sorted keys, so that one content
-    has one text and one hash whatever order the server sends its keys in."""
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    has one text and one hash whatever order the server sends its keys in. orjson refuses an
+    integer past 64 bits: the stdlib writes it (the record is then rejected by its column)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        if _has_surrogates(record):
+            raise  # landing repairs the text first
+        return json.dumps(
+            record, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+
+def _has_surrogates(value) -> bool:
+    if isinstance(value, str):
+        return SURROGATES.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogates(k) or _has_surrogates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogates(v) for v in value)
+    return False
 
 
 def hash_text(text: bytes) -> str:
@@ -383,6 +409,11 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
                 column.name,
                 f"expected an integer, got {type(value).__name__} {value!r}",
             )
+        low, high = INTEGER_RANGE
+        if not low <= value <= high:
+            raise RecordError(
+                spec.name, record_id, column.name, f"{value} is out of range ({low} to {high})"
+            )
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -397,7 +428,10 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
             )
         try:
             if kind == "date":
-                return date.fromisoformat(value[:10])
+                # Strict: a bare date, or a whole timestamp; never a date with trailing text.
+                if DATE_TEXT.fullmatch(value):
+                    return date.fromisoformat(value)
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
             raise RecordError(
@@ -407,6 +441,38 @@ def _read(spec: EntitySpec, record_id: str | None, column: Column, value):
             raise RecordError(spec.name, record_id, column.name, f"{value!r} has no UTC offset")
         return parsed
     raise AssertionError(f"column type {kind} has no reader")
+
+
+def is_uuid(value) -> bool:
+    """An id that is safe to put in a route or a path: a UUID, in its canonical text."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def repair_text(record):
+    """The record with every lone surrogate (what a server slicing an emoji in half, or
+    invalid UTF-8 decoded with surrogateescape, leaves) replaced by U+FFFD and every NUL
+    removed, and the top-level fields that were repaired. Only called for records that need
+    it, so a clean record costs nothing."""
+    repaired: set[str] = set()
+
+    def fix(value, top: str):
+        if isinstance(value, str):
+            clean = SURROGATES.sub("\ufffd", value).replace("\x00", "")
+            if clean != value:
+                repaired.add(top)
+            return clean
+        if isinstance(value, dict):
+            return {fix(k, top or "(key)"): fix(v, top or k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v, top) for v in value]
+        return value
+
+    return fix(record, ""), sorted(repaired)
 
 
 def read_values(spec: EntitySpec, record, fallback: dict | None = None) -> tuple:
@@ -423,6 +489,15 @@ def read_values(spec: EntitySpec, record, fallback: dict | None = None) -> tuple
         raise RecordError(spec.name, None, spec.id_field, "is missing or not text")
     get = record.get
     if fallback:
+        for name, expected in fallback.items():
+            own = get(name)
+            if own is not None and own != expected:
+                raise RecordError(
+                    spec.name,
+                    record_id,
+                    name,
+                    f"is {own!r}, but the record was fetched under {expected!r}",
+                )
         return tuple(
             _read(spec, record_id, column, _or(get(column.name), fallback.get(column.name)))
             for column in spec.columns

@@ -14,7 +14,7 @@ class SyncRun:
     sync_id: str
     account_id: str | None
     mode: str
-    status: str  # running, succeeded, failed
+    status: str  # running, succeeded, partial (see failed_units), failed, abandoned
     started_at: datetime
     finished_at: datetime | None = None
     server_now: str | None = None  # the server's clock at the last answer (ISO 8601)
@@ -33,6 +33,9 @@ class SyncRun:
     concurrency_backoffs: int = 0
     duration_seconds: float = 0.0
     error: str | None = None
+    records_repaired: int = 0
+    failed_units: str | None = None  # JSON list of {unit, id, reason}: what a partial run missed
+    paging_stops: str | None = None  # JSON {"route: reason": count}: listings cut short
 
     def with_stats(self, stats: dict) -> SyncRun:
         """Take the client's counters (RequestStats.as_dict) that are columns of the row."""
@@ -55,3 +58,32 @@ def record_run(con: duckdb.DuckDBPyConnection, run: SyncRun) -> None:
         f"values ({', '.join('?' for _ in names)})",
         [getattr(run, name) for name in names],
     )
+
+
+def abandon_stale_runs(con: duckdb.DuckDBPyConnection, account_id: str, sync_id: str) -> int:
+    """Runs of this account still `running` belong to a sync that was killed (one writer at
+    a time per file): they are marked `abandoned`, so no reader takes them for live."""
+    rows = con.execute(
+        "update meta.sync_runs set status = 'abandoned', finished_at = ?, "
+        "error = coalesce(error, 'the process ended before the run finished') "
+        "where account_id = ? and status = 'running' and sync_id <> ? returning sync_id",
+        [datetime.now(UTC), account_id, sync_id],
+    ).fetchall()
+    return len(rows)
+
+
+def unsettled_accounts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(account_id, sync_id, status, error) of each account whose latest finished sync did
+    not succeed: what `build` and `publish` refuse to pass off as whole."""
+    [(exists,)] = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'sync_runs'"
+    ).fetchall()
+    if not exists:
+        return []
+    return con.execute(
+        "select account_id, sync_id, status, error from meta.sync_runs "
+        "where account_id is not null and status <> 'running' "
+        "qualify row_number() over (partition by account_id order by started_at desc) = 1 "
+        "and status <> 'succeeded' order by account_id"
+    ).fetchall()

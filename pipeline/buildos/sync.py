@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import httpx
 
 from pipeline import warehouse
 from pipeline.buildos import detect, landing
+from pipeline.buildos.account_lists import fetch_account_level
 from pipeline.buildos.client import (
     BuildOSClient,
     BuildOSError,
@@ -29,14 +32,15 @@ from pipeline.buildos.client import (
     DeploymentGate,
     DeploymentLimits,
 )
+from pipeline.buildos.evidence import RUN_LEVEL, count_misses, forget_absences, valid_listing
 from pipeline.buildos.fetch import (
     ALL_STATUSES,
     BUNDLE_KEYS,
     Fetched,
     fetch_project,
-    list_braindumps,
 )
-from pipeline.buildos.runs import SyncRun, record_run
+from pipeline.buildos.records import is_uuid
+from pipeline.buildos.runs import SyncRun, abandon_stale_runs, record_run
 
 # Children of a project that a refetch sees whole.
 PROJECT_SCOPED = ("tasks", "goals", "plans", "milestones", "documents", "edges", "events")
@@ -57,6 +61,12 @@ class SyncOptions:
     # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
     # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
     account_concurrency: int = 4
+    # The whole sync of one account must end within this (seconds; 0: no deadline). Each
+    # request attempt has its own total deadline (ClientSettings.request_deadline).
+    sync_deadline: float = 3600.0
+    # A project the listing stops showing, whose bundle gives no confirming 404 (an error,
+    # `data: null`), is marked removed only after this many syncs in a row missed it.
+    misses_to_remove: int = 2
 
 
 @dataclass
@@ -68,8 +78,19 @@ class SyncResult:
     projects_fetched: int = 0
     landed: dict[str, int] = field(default_factory=dict)  # new or changed records per entity
     quarantined: int = 0
+    repaired: int = 0
     quarantine_examples: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    status: str = "running"  # then succeeded, partial or failed
+    failed: list[dict] = field(default_factory=list)  # {unit, id, reason} a partial run missed
+    paging_stops: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def fail_unit(self, unit: str, unit_id: str | None, error: BaseException) -> None:
+        """One project (or account-level list) that could not be fetched: it keeps what it
+        had, and the run ends partial."""
+        reason = f"{type(error).__name__}: {error}"
+        self.failed.append({"unit": unit, "id": unit_id, "reason": reason})
 
     @property
     def records_landed(self) -> int:
@@ -84,51 +105,79 @@ async def sync_account(
     *,
     gate: DeploymentGate | None = None,
     merge_lock: asyncio.Lock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> SyncResult:
     """Sync one account into `con` (the caller owns the connection; it can be the account's
-    own file or a cursor on a shared one)."""
+    own file or a cursor on a shared one). `transport` replaces the network (tests)."""
     report = progress or (lambda phase, done, total: None)
     landing.ensure_tables(con)
     sync_id = uuid.uuid4().hex
     started = datetime.now(UTC)
-    client = BuildOSClient(settings, gate=gate)
+    client = BuildOSClient(settings, gate=gate, transport=transport)
     # Recorded even when the login fails (the account is not known yet then).
     result = SyncResult(sync_id, options.account_id, "full" if options.full else "incremental")
     try:
-        async with client:
-            account_id = client.account_id or options.account_id
-            if not account_id:
-                raise BuildOSError(
-                    "with an API key the account id must be configured "
-                    "(BUILDOS_ACCOUNT_ID): the API has no route that tells it"
-                )
-            result.account_id = account_id
-            state = detect.read_state(con, account_id)
-            full = (
-                options.full
-                or state["syncs"] == 0
-                or state["since_full"] + 1 >= options.reconcile_every
-            )
-            result.mode = "full" if full else "incremental"
-            record_run(con, _run_row(result, started, client, "running"))
-            stage = landing.AccountStage(con, account_id, sync_id, started)
-            lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
-            try:
-                await _sync(client, stage, lander, state, full, options, result, report)
-            finally:
-                await lander.wait()
-            await lander.land()  # the account-level records and removals, last
-            result.quarantined = stage.quarantined
-            result.quarantine_examples = stage.quarantine_examples
+        async with asyncio.timeout(options.sync_deadline or None):
+            full = await _sync_session(client, con, options, report, result, merge_lock, started)
     except BaseException as exc:
-        result.stats = client.stats.as_dict()
-        row = _run_row(result, started, client, "failed", f"{type(exc).__name__}: {exc}")
-        record_run(con, row)
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeoutError):
+            error = f"the sync deadline of {options.sync_deadline:g} s passed"
+        _finish(result, client, stage=None)
+        result.status, result.error = "failed", error
+        record_run(con, _run_row(result, started, client, "failed", error))
+        if isinstance(exc, TimeoutError):
+            raise BuildOSError(f"account {result.account_id}: {error}") from exc
         raise
-    result.stats = client.stats.as_dict()
-    detect.write_state(con, account_id, full, started)
-    record_run(con, _run_row(result, started, client, "succeeded"))
+    _finish(result, client, stage=None)
+    result.status = "partial" if result.failed else "succeeded"
+    # A partial full sync is not a full reconciliation: the next sync stays due for one.
+    detect.write_state(con, result.account_id, full and not result.failed, started)
+    record_run(con, _run_row(result, started, client, result.status))
     return result
+
+
+async def _sync_session(client, con, options, report, result, merge_lock, started) -> bool:
+    async with client:
+        account_id = client.account_id or options.account_id
+        if not account_id:
+            raise BuildOSError(
+                "with an API key the account id must be configured "
+                "(BUILDOS_ACCOUNT_ID): the API has no route that tells it"
+            )
+        if not is_uuid(account_id):
+            # It becomes part of file paths and SQL downstream: only a UUID gets that far.
+            raise BuildOSError(f"the account id {account_id!r} is not a UUID; refusing it")
+        result.account_id = account_id
+        abandon_stale_runs(con, account_id, result.sync_id)
+        state = detect.read_state(con, account_id)
+        full = (
+            options.full
+            or state["syncs"] == 0
+            or state["since_full"] + 1 >= options.reconcile_every
+        )
+        result.mode = "full" if full else "incremental"
+        record_run(con, _run_row(result, started, client, "running"))
+        stage = landing.AccountStage(con, account_id, result.sync_id, started)
+        lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
+        try:
+            waiting = await _sync(client, stage, lander, state, full, options, result, report)
+        finally:
+            await lander.wait()
+            _finish(result, client, stage)
+        await lander.land()  # the account-level records and removals, last
+        forget_absences(con, account_id, waiting)
+        _finish(result, client, stage)
+    return full
+
+
+def _finish(result: SyncResult, client: BuildOSClient, stage) -> None:
+    result.stats = client.stats.as_dict()
+    result.paging_stops = dict(client.stats.paging_stops)
+    if stage is not None:
+        result.quarantined = stage.quarantined
+        result.repaired = stage.repaired
+        result.quarantine_examples = stage.quarantine_examples
 
 
 def _run_row(
@@ -145,6 +194,9 @@ def _run_row(
         projects_fetched=result.projects_fetched,
         records_landed=result.records_landed,
         records_quarantined=result.quarantined,
+        records_repaired=result.repaired,
+        failed_units=json.dumps(result.failed) if result.failed else None,
+        paging_stops=json.dumps(result.paging_stops) if result.paging_stops else None,
     ).with_stats(client.stats.as_dict())
     return run if status == "running" else run.finish(status, error)
 
@@ -188,38 +240,72 @@ async def _sync(
     options: SyncOptions,
     result: SyncResult,
     report: Progress,
-) -> None:
+) -> set[str]:
+    """Returns the projects missed this time that still wait for more evidence."""
     con, account_id = stage.con, stage.account_id
-    listed = await client.get_pages(
+    answered = await client.get_pages(
         "/api/projects", "projects", {"status": ALL_STATUSES, "include_counts": "true"}
     )
+    listed = valid_listing(stage, "projects", answered)
     result.projects_seen = len(listed)
     server_now = _server_now(client, stage.synced_at)
     window = {
         "start": (server_now - timedelta(days=400)).isoformat(),
         "end": (server_now + timedelta(days=400)).isoformat(),
     }
-    calendar = (await client.get("/api/calendar/items", window)).get("items") or []
+    try:
+        calendar = (await client.get("/api/calendar/items", window)).get("items")
+        calendar = calendar if isinstance(calendar, list) else []
+    except RUN_LEVEL:
+        raise
+    except Exception as error:  # one list fails, the rest of the account lands
+        result.fail_unit("calendar", None, error)
+        calendar = None
     suspects = (
-        set() if full else detect.suspect_projects(con, account_id, listed, calendar, server_now)
+        set()
+        if full
+        else detect.suspect_projects(con, account_id, listed, calendar or [], server_now)
     )
     known_logs = state["recent_logs"]
     phase = f"{settings_label(client)} projects"
-    report(phase, 0, len(listed))
+
+    # Projects a listing stopped showing: their bundle says whether they are gone (404), still
+    # there (a gap in the listing), or nothing (an error, `data: null`: a miss, counted).
+    listed_ids = {p["id"] for p in listed}
+    stored = {
+        project_id
+        for (project_id,) in con.execute(
+            "select id from buildos.projects where account_id = ? and _removed_at is null",
+            [account_id],
+        ).fetchall()
+    }
+    unlisted = sorted(stored - listed_ids)
+    visits = [(p, False) for p in listed] + [({"id": i}, True) for i in unlisted]
+    report(phase, 0, len(visits))
 
     # Projects fetched but not yet parsed are bounded: fetching all of an account's projects
     # at once would hold every decoded answer in memory until its turn.
-    window = asyncio.Semaphore(2 * client.settings.max_concurrency)
+    slots = asyncio.Semaphore(2 * client.settings.max_concurrency)
     ready: asyncio.Queue = asyncio.Queue()
 
-    async def visit(project: dict) -> None:
-        await window.acquire()  # released once the project is parsed
+    async def visit(project: dict, probe: bool):
+        await slots.acquire()  # released once the project is parsed
+        project_id = project["id"]
         try:
-            project_id = project["id"]
             stop_ids = None if full else known_logs.get(project_id, set())
             fetched = None
-            if full or project_id in suspects or not await _logs_unchanged(project_id, stop_ids):
+            if (
+                probe
+                or full
+                or project_id in suspects
+                or not await _logs_unchanged(project_id, stop_ids)
+            ):
                 fetched = await fetch_project(client, project, stop_ids, server_now)
+        except RUN_LEVEL as error:
+            await ready.put(error)
+            raise
+        except Exception as error:  # the project fails alone, keeping its rows
+            fetched = _Failed(project_id, probe, error)
         except BaseException as error:
             await ready.put(error)
             raise
@@ -227,18 +313,27 @@ async def _sync(
 
     async def _logs_unchanged(project_id: str, stop_ids: set[str]) -> bool:
         head = await client.get(f"/api/onto/projects/{project_id}/logs", {"limit": 50, "offset": 0})
-        return all(log.get("id") in stop_ids for log in head.get("logs") or [])
+        logs = head.get("logs")
+        if not isinstance(logs, list):
+            return False  # an answer it cannot read: refetch rather than assume
+        return all(_text(log, "id") and log["id"] in stop_ids for log in logs)
 
-    gone: set[str] = set()
+    gone: set[str] = set()  # confirmed by a 404
+    missed: set[str] = set()  # unlisted, and their bundle gave no answer either way
     names = _Names()
-    tasks = [asyncio.ensure_future(visit(p)) for p in listed]
+    tasks = [asyncio.ensure_future(visit(p, probe)) for p, probe in visits]
     try:
-        for done in range(1, len(listed) + 1):
+        for done in range(1, len(visits) + 1):
             fetched = await ready.get()
             if isinstance(fetched, BaseException):
                 raise fetched
-            report(phase, done, len(listed))
-            if fetched is not None and fetched.bundle is None:
+            report(phase, done, len(visits))
+            if isinstance(fetched, _Failed):
+                if fetched.probe:
+                    missed.add(fetched.project_id)
+                else:
+                    result.fail_unit("project", fetched.project_id, fetched.error)
+            elif fetched is not None and fetched.bundle is None:
                 gone.add(fetched.listed["id"])
             elif fetched is not None:
                 result.projects_fetched += 1
@@ -246,29 +341,34 @@ async def _sync(
                 if not full:
                     names.add(fetched)
             del fetched
-            window.release()
+            slots.release()
             if stage.pending_rows() >= options.flush_rows:
                 await lander.start()
     finally:
-        # One failure (say, the circuit breaker) stops the run: cancel the rest cleanly.
+        # One run-level failure (say, the circuit breaker) stops the run: cancel the rest.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     await lander.wait()  # the queries below read what landed
-    # Projects no longer listed are gone (soft-deleted projects are hidden by the API).
+    counted_out = count_misses(con, account_id, missed, options.misses_to_remove, stage.synced_at)
+    removed = gone | counted_out
     stage.scopes["account_id"] = {account_id}
-    stage.seen.extend(("projects", p["id"]) for p in listed if p["id"] not in gone)
+    stage.seen.extend(("projects", i) for i in (listed_ids | stored) - removed)
     stage.removal.append(("projects", "account_id"))
-    listed_ids = {p["id"] for p in listed}
-    stored = con.execute(
-        "select id from buildos.projects where account_id = ? and _removed_at is null",
-        [account_id],
-    ).fetchall()
-    stage.vanish(gone | {project_id for (project_id,) in stored if project_id not in listed_ids})
-    stage.add("calendar_items", calendar, seen=True)
-    stage.removal.append(("calendar_items", "account_id"))
+    stage.vanish(removed)
+    if calendar is not None:
+        stage.add("calendar_items", calendar, seen=True)
+        stage.removal.append(("calendar_items", "account_id"))
     _restage_renamed_logs(stage, names)
-    await _fetch_account_level(client, stage, full, options)
+    await fetch_account_level(client, stage, full, options, result)
+    return missed - counted_out
+
+
+@dataclass
+class _Failed:
+    project_id: str
+    probe: bool  # a project the listing no longer shows, asked for to confirm it is gone
+    error: BaseException
 
 
 class _Names:
@@ -286,14 +386,18 @@ class _Names:
         for entity, records in groups:
             name_field = detect.NAME_FIELDS[entity]
             for record in records:
-                if isinstance(record, dict) and isinstance(record.get(name_field), str):
-                    self.current[record.get("id")] = record[name_field]
+                if _text(record, "id") and _text(record, name_field):
+                    self.current[record["id"]] = record[name_field]
         # The route's own entity_name on a log just read is the name now (newest first).
         for log in reversed(fetched.logs):
-            if isinstance(log, dict):
-                self.fetched_logs.add(log.get("id"))
-                if isinstance(log.get("entity_name"), str):
-                    self.current[log.get("entity_id")] = log["entity_name"]
+            if _text(log, "id"):
+                self.fetched_logs.add(log["id"])
+                if _text(log, "entity_id") and _text(log, "entity_name"):
+                    self.current[log["entity_id"]] = log["entity_name"]
+
+
+def _text(record, key: str) -> bool:
+    return isinstance(record, dict) and isinstance(record.get(key), str)
 
 
 def _restage_renamed_logs(stage: landing.AccountStage, names: _Names) -> None:
@@ -335,52 +439,6 @@ def _add_project(stage: landing.AccountStage, fetched: Fetched) -> None:
     for entity in PROJECT_SCOPED:
         if (entity, "project_id") not in stage.removal:
             stage.removal.append((entity, "project_id"))
-
-
-async def _fetch_account_level(
-    client: BuildOSClient, stage: landing.AccountStage, full: bool, options: SyncOptions
-) -> None:
-    con, account_id = stage.con, stage.account_id
-    # Brain dumps: newest first; an incremental sync stops a few days before the newest it has.
-    known = dict(
-        con.execute(
-            "select id, epoch_us(updated_at) from buildos.braindumps "
-            "where account_id = ? and _removed_at is null",
-            [account_id],
-        ).fetchall()
-    )
-    [(newest,)] = con.execute(
-        "select max(created_at) from buildos.braindumps where account_id = ?", [account_id]
-    ).fetchall()
-    cutoff = (
-        None if full or newest is None else newest - timedelta(days=options.braindump_lookback_days)
-    )
-    listed = await list_braindumps(client, cutoff)
-    changed = [
-        d
-        for d in listed
-        if d.get("id") not in known
-        or detect.epoch_us(d.get("updated_at")) != known.get(d.get("id"))
-    ]
-    details = await asyncio.gather(
-        *[client.get(f"/api/onto/braindumps/{d['id']}") for d in changed if d.get("id")]
-    )
-    stage.add("braindumps", [d.get("braindump") or {} for d in details])
-    stage.add("braindumps", [d for d in changed if not d.get("id")])  # quarantined as such
-    if full:
-        stage.scopes["account_id"] = {account_id}
-        stage.seen.extend(("braindumps", d["id"]) for d in listed if d.get("id"))
-        stage.removal.append(("braindumps", "account_id"))
-    # Daily briefs: by date; incremental re-reads the last few days.
-    params = {}
-    [(last_brief,)] = con.execute(
-        "select max(brief_date) from buildos.briefs where account_id = ?", [account_id]
-    ).fetchall()
-    if not full and last_brief is not None:
-        params["start_date"] = (
-            last_brief - timedelta(days=options.brief_lookback_days)
-        ).isoformat()
-    stage.add("briefs", await client.get_pages("/api/daily-briefs/history", "briefs", params))
 
 
 def run_sync(

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from pipeline import safety
 from pipeline.publish.contract import (
     ACCOUNTS,
     DAY_COLUMN,
@@ -50,13 +51,21 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
     rows = con.execute(
-        "select account_id, sync_id, mode, server_now from meta.sync_runs "
-        "where status = 'succeeded' qualify row_number() over "
+        "select account_id, sync_id, mode, server_now, status from meta.sync_runs "
+        "where status <> 'running' and account_id is not null qualify row_number() over "
         "(partition by account_id order by started_at desc) = 1 order by account_id"
     ).fetchall()
+    # The latest sync of each account, with its status: a release built past a partial or
+    # failed sync (publish --allow-partial) says so.
     return [
-        {"account_id": a, "sync_id": s, "mode": m, "as_of_at": t.isoformat() if t else None}
-        for a, s, m, t in rows
+        {
+            "account_id": a,
+            "sync_id": s,
+            "mode": m,
+            "as_of_at": t.isoformat() if t else None,
+            "sync_status": status,
+        }
+        for a, s, m, t, status in rows
     ]
 
 
@@ -72,8 +81,9 @@ def write_release(
     """Export every public table to a new release directory; returns its manifest. With
     `spreadsheets`, also CSV files and an Excel workbook (pipeline/publish/spreadsheets.py)."""
     release_id = release_id or new_release_id()
-    final = root / "releases" / release_id
-    building = root / "releases" / f".building-{release_id}"
+    final = safety.inside(root, "releases", release_id)
+    building = safety.inside(root, "releases", f".building-{release_id}")
+    safety.remove_leftovers(root / "releases")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     started = time.perf_counter()

@@ -226,8 +226,12 @@ def _add_keys(connection: sa.Connection, table: PublicTable, relation: str, name
 def _select_for_copy(names: list[str], types: dict[str, str]) -> str:
     parts = []
     for name in names:
+        # PostgreSQL refuses NUL in text and \u0000 in jsonb (the sync strips NUL since
+        # issue 10; rows landed before that may still hold one).
         if postgres_type(types[name]) == "jsonb":
-            parts.append(f"cast(to_json({name}) as varchar) as {name}")
+            parts.append(f"replace(cast(to_json({name}) as varchar), '\\u0000', '') as {name}")
+        elif types[name].upper() == "VARCHAR":
+            parts.append(f"replace({name}, chr(0), '') as {name}")
         else:
             parts.append(name)
     return ", ".join(parts)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline import safety
 from pipeline.publish.contract import (
     ACCOUNTS,
     comment_statements,
@@ -45,8 +46,8 @@ def build_serving_file(root: Path, release_id: str) -> Path:
     release = root / "releases" / release_id
     manifest = release_manifest(root, release_id)
     target = root / SERVING_FILE
-    building = root / f".{SERVING_FILE}.building-{release_id}"
-    building.unlink(missing_ok=True)
+    building = safety.inside(root, f".{SERVING_FILE}.building-{release_id}")
+    safety.remove_leftovers(root)
     con = connect_for_writing(building)
     try:
         con.execute("create schema if not exists marts")

@@ -21,7 +21,10 @@ create table if not exists meta.sync_runs (
     retries_session integer,
     concurrency_backoffs integer,
     duration_seconds double,
-    error varchar
+    error varchar,
+    records_repaired bigint,
+    failed_units json,
+    paging_stops json
 );
 
 -- Records that could not be read, with the field and the reason; the rest of the sync went on.
@@ -35,6 +38,7 @@ create table if not exists meta.quarantine (
     payload_hash varchar not null,
     _synced_at timestamptz not null,
     _sync_id varchar not null,
+    disposition varchar default 'rejected',
     primary key (account_id, entity, payload_hash)
 );
 
@@ -47,5 +51,19 @@ create table if not exists meta.sync_state (
     primary key (account_id, state_key)
 );
 
+-- Rows a listing stopped showing without a confirming 404: consecutive syncs that missed them.
+create table if not exists meta.absences (
+    account_id varchar not null,
+    entity varchar not null,
+    id varchar not null,
+    misses integer not null,
+    updated_at timestamptz not null,
+    primary key (account_id, entity, id)
+);
+
 -- Files made before the column existed.
 alter table meta.sync_runs add column if not exists concurrency_backoffs integer;
+alter table meta.sync_runs add column if not exists records_repaired bigint;
+alter table meta.sync_runs add column if not exists failed_units json;
+alter table meta.sync_runs add column if not exists paging_stops json;
+alter table meta.quarantine add column if not exists disposition varchar default 'rejected';

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from pipeline.sandbox import SandboxServer, start_sandbox
+
+# Hypothesis keeps caches (its example database is off) under .hypothesis in the working
+# directory: tests never write into the checkout, so it gets a folder of its own.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
 
 
 @pytest.fixture
