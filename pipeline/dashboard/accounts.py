@@ -108,4 +108,4 @@ def label_projects(rows: list[dict], repeated: set[str], labels: dict[str, str])
         label = labels.get(row["account_id"], row["account_id"][:8])
         row["account_label"] = label
         name = row["project_name"]
-        row["display_name"] = f"{name} ({label})" if name in repeated else name
+        row["display_name"] = f"{name} · {label}" if name in repeated else name

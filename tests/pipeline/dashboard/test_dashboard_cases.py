@@ -159,7 +159,7 @@ def test_risk_list_is_the_documented_rule(cases, browser):
     assert rows[0].startswith("Hiring") and "overdue" in rows[0]  # overdue first
     assert "past its end date" in rows[0] and "behind the ideal" not in rows[0]
     # names that repeat across accounts carry the account's label
-    assert any(row.startswith("Launch (acct-bra)") for row in rows)
+    assert any(row.startswith("Launch · acct-bra") for row in rows)
 
 
 def test_axes_span_creation_to_the_end_date_or_projection(cases, browser):
@@ -176,14 +176,14 @@ def test_axes_span_creation_to_the_end_date_or_projection(cases, browser):
     )
     page.close()
     by_name = {axis["name"]: axis for axis in axes}
-    backfilled = by_name["Launch (acct-alp)"]
+    backfilled = by_name["Launch · acct-alp"]
     assert backfilled["start"] == str(PROJECTS["backfilled"][2])  # its creation day
     assert backfilled["end"] == str(PROJECTS["backfilled"][3])  # the end date, the later
     assert any(label.startswith("end ") for label in backfilled["labels"])
     overdue = by_name["Hiring"]  # ended 3 Mar; 5 left at 0.375 a day: done 23 Mar
     assert (overdue["start"], overdue["end"]) == ("2026-01-28", "2026-03-23")
     assert "end 3 Mar" in overdue["labels"]
-    far = by_name["Launch (acct-bra)"]
+    far = by_name["Launch · acct-bra"]
     age = (AS_OF - PROJECTS["far"][2]).days
     assert far["end"] == str(AS_OF + timedelta(days=max(age, 42)))  # cut before 2027
     assert "projected 22 Feb 2027 →" in far["labels"]

@@ -377,15 +377,15 @@ def test_names_that_repeat_across_accounts_carry_the_account_label():
     )
     names = sorted(row["display_name"] for row in dashboard_data(con)["at_risk"])
     # no account_label column yet: the first 8 characters of the id
-    assert names == ["Hiring", "Launch (acct-111)", "Launch (acct-333)"]
+    assert names == ["Hiring", "Launch · acct-111", "Launch · acct-333"]
     con.execute("alter table bi.dim_accounts add column account_label varchar")
     con.execute("update bi.dim_accounts set account_label = 'Acme' where account_id like '%1111%'")
     data = dashboard_data(con)
     assert data["account_labels"] == {"acct-1111-2222": "Acme", "acct-3333-4444": "acct-333"}
     assert sorted(row["display_name"] for row in data["at_risk"]) == [
         "Hiring",
-        "Launch (Acme)",
-        "Launch (acct-333)",
+        "Launch · Acme",
+        "Launch · acct-333",
     ]
     one = dashboard_data(con, account_id="acct-3333-4444")  # one account: nothing repeats
     assert sorted(row["display_name"] for row in one["at_risk"]) == ["Hiring", "Launch"]
