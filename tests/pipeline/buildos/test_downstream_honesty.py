@@ -93,6 +93,7 @@ def test_leftovers_of_a_killed_publish_are_removed(tmp_path):
 class _Event:
     def __init__(self, step_key=None, failure=False, key=None):
         self.step_key, self.is_step_failure = step_key, failure
+        self.step_failure_data = type("F", (), {"error": None})()  # no error text to add
         self.materialization = type("M", (), {"asset_key": key})()
 
 

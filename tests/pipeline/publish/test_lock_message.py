@@ -77,7 +77,7 @@ def test_publish_command_reports_the_lock_not_a_check(pipeline_db, held, tmp_pat
         timeout=300,
     )
     assert done.returncode != 0
-    reason = done.stderr.split("publishing stopped:", 1)[1]
+    reason = done.stderr.split("Error: publishing stopped at bi_views", 1)[1]
     assert f"PID {held}" in reason, done.stderr[-2000:]
     assert "a blocking check failed" not in done.stderr
     assert "analytics.duckdb" in reason
