@@ -1,9 +1,15 @@
-"""Ingest: one multi-asset that syncs BuildOS into the raw, current and history tables."""
+"""Ingest: one multi-asset, partitioned by account, that syncs BuildOS into each account's
+raw, current and history tables."""
+
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipeline.buildos import landing
 from pipeline.buildos.records import ENTITIES
-from pipeline.buildos.sync import SyncOptions, run_sync
+from pipeline.buildos.sync import SyncResult, sync_accounts
+from pipeline.partitions import ACCOUNTS, backfill_policy, reconcile_hour, run_account_ids
 from pipeline.resources import BuildOSResource, DuckDBWarehouse, ProgressReporter
 
 DESCRIPTIONS = {
@@ -54,12 +60,32 @@ INGEST_SPECS = (
 )
 
 
+SYNC_CHECK = dg.AssetCheckSpec(
+    "sync_succeeded",
+    asset=["meta", "sync_runs"],
+    description="Every account of the run synced whole. An account whose sync failed or was "
+    "partial keeps its previous rows, and its marts are not released until a sync succeeds "
+    "(unless the release is told to allow partial accounts).",
+)
+
+
 class SyncConfig(dg.Config):
-    full: bool = False  # a full reconciliation: refetch everything, notice silent changes
-    reconcile_every: int = 24  # every Nth sync is a full reconciliation anyway
+    full: bool = False  # a full reconciliation of every account of the run
+    # Each account is also reconciled in full once a day, in an hour of its own (a hash of its
+    # id), so the daily reconciliation is spread over the day; off, only `full` and the
+    # backstop (every Nth sync) decide.
+    spread_reconciliation: bool = True
+    reconcile_every: int = 30  # the backstop: every Nth sync is a full reconciliation anyway
 
 
-@dg.multi_asset(specs=INGEST_SPECS, name="buildos_sync", pool="duckdb_writer")
+@dg.multi_asset(
+    specs=INGEST_SPECS,
+    name="buildos_sync",
+    partitions_def=ACCOUNTS,
+    backfill_policy=backfill_policy(),
+    op_tags={"dagster-celery/queue": "api"},
+    check_specs=[SYNC_CHECK],
+)
 def buildos_sync(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
@@ -67,32 +93,46 @@ def buildos_sync(
     warehouse: DuckDBWarehouse,
     progress: dg.ResourceParam[ProgressReporter],
 ):
-    """Sync every configured BuildOS account: the projects that changed (or all of them on a
-    full reconciliation), brain dumps, daily briefs and the calendar."""
-    options = SyncOptions(
-        full=config.full,
-        reconcile_every=config.reconcile_every,
-        account_concurrency=buildos.account_concurrency,
-    )
-    con = warehouse.connect()
-    try:
-        with buildos.accounts() as accounts:
-            results = run_sync(accounts, con, options, progress.update, buildos.deployment_limits())
-        counts = {
-            table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
-            for table in [f"buildos.{n}" for n in ENTITIES] + [f"history.{n}" for n in HISTORY]
-        }
-    finally:
-        con.close()
-    quarantined = sum(r.quarantined for r in results)
+    """Sync the run's accounts, each into its own DuckDB file: the projects that changed (or
+    all of them on a full reconciliation), brain dumps, daily briefs and the calendar. An
+    account that fails keeps what it had and does not stop the others; the check below names
+    it."""
+    account_ids = run_account_ids(context)
+    options = buildos.sync_options(full=config.full, reconcile_every=config.reconcile_every)
+    hour = datetime.now(UTC).hour
+
+    def full_for(account_id: str | None) -> bool:
+        return config.spread_reconciliation and reconcile_hour(account_id or "") == hour
+
+    @contextmanager
+    def open_account(account_id: str | None):
+        con = warehouse.connect_account(account_id)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    with buildos.accounts(only=account_ids) as accounts:
+        outcomes = sync_accounts(
+            accounts, open_account, options, progress.update, buildos.deployment_limits(), full_for
+        )
+    results = [o for o in outcomes if isinstance(o, SyncResult)]
+    errors = {
+        account_id: f"{type(o).__name__}: {o}"
+        for account_id, o in zip(account_ids, outcomes, strict=True)
+        if isinstance(o, BaseException)
+    }
+    counts = _row_counts(warehouse, account_ids)
     for result in results:
         for example in result.quarantine_examples:
             context.log.warning(f"quarantined: {example}")
         for unit in result.failed:
             context.log.warning(
-                f"sync {result.sync_id} partial: {unit['unit']} {unit['id'] or ''} "
-                f"kept its previous rows: {unit['reason']}"
+                f"account {result.account_id} sync {result.sync_id} partial: {unit['unit']} "
+                f"{unit['id'] or ''} kept its previous rows: {unit['reason']}"
             )
+    for account_id, error in errors.items():
+        context.log.error(f"account {account_id}: the sync failed and kept its rows: {error}")
     for name in ENTITIES:
         yield dg.MaterializeResult(
             asset_key=["buildos", name],
@@ -113,27 +153,61 @@ def buildos_sync(
     yield dg.MaterializeResult(
         asset_key=["meta", "sync_runs"],
         metadata={
-            "accounts": len(results),
+            "accounts": len(account_ids),
             # A partial run is visible here, not green-and-silent: what failed, and why.
-            "status": _overall_status(results),
-            "sync_runs": dg.MarkdownMetadataValue(_runs_table(results)),
+            "status": _overall_status(results, errors),
+            "sync_runs": dg.MarkdownMetadataValue(_runs_table(results, errors)),
             "modes": ", ".join(sorted({r.mode for r in results})),
             "projects_fetched": sum(r.projects_fetched for r in results),
             "records_received": sum(r.records_landed for r in results),
-            "quarantined": quarantined,
+            "quarantined": sum(r.quarantined for r in results),
             **totals,
+        },
+    )
+    unsettled = sorted(
+        [(r.account_id, r.status) for r in results if r.status != "succeeded"]
+        + [(a, "failed") for a in errors]
+    )
+    yield dg.AssetCheckResult(
+        check_name=SYNC_CHECK.name,
+        asset_key=SYNC_CHECK.asset_key,
+        passed=not unsettled,
+        metadata={
+            "unsettled_accounts": dg.MetadataValue.text(
+                "\n".join(f"{a}: {status}" for a, status in unsettled) or "none"
+            )
         },
     )
 
 
-def _overall_status(results) -> str:
-    statuses = {r.status for r in results}
-    return "succeeded" if statuses <= {"succeeded"} else "partial"
+def _row_counts(warehouse: DuckDBWarehouse, account_ids: list[str]) -> dict[str, int]:
+    """Rows of each landed table over the run's accounts (each in its own file)."""
+    tables = [f"buildos.{n}" for n in ENTITIES] + [f"history.{n}" for n in HISTORY]
+    counts = dict.fromkeys(tables, 0)
+    for account_id in account_ids:
+        if not warehouse.account_path(account_id).exists():
+            continue
+        con = warehouse.connect_account(account_id)
+        try:
+            landing.ensure_tables(con)
+            for table in tables:
+                counts[table] += con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        finally:
+            con.close()
+    return counts
 
 
-def _runs_table(results) -> str:
+def _overall_status(results, errors) -> str:
+    if errors:
+        return "failed" if not results else "partial"
+    return "succeeded" if {r.status for r in results} <= {"succeeded"} else "partial"
+
+
+def _runs_table(results, errors) -> str:
     lines = ["| sync_id | account | status | failed units |", "| --- | --- | --- | --- |"]
     for r in results:
         failed = "; ".join(f"{u['unit']} {u['id'] or ''}: {u['reason']}" for u in r.failed)
         lines.append(f"| {r.sync_id} | {r.account_id} | {r.status} | {failed or '-'} |")
+    for account_id, error in errors.items():
+        lines.append(f"| - | {account_id} | failed | {error} |")
     return "\n".join(lines)

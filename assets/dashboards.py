@@ -146,7 +146,7 @@ def executive_dashboard(
     group_name="dashboards",
     kinds={"duckdb"},
     deps=[dg.AssetKey(["bi", "fct_project_risk"])],
-    pool="duckdb_writer",
+    pool="shared_writer",
 )
 def projects_at_risk_alerts(
     warehouse: DuckDBWarehouse, deliver: DeliverySettings

@@ -1,94 +1,27 @@
-"""Models: one Dagster asset per dbt-style model, its .yml tests as asset checks."""
+"""Models: one Dagster asset per dbt-style model, its .yml tests as asset checks, built per
+account (a partition) in one step per run."""
 
-from __future__ import annotations
+from collections import Counter
 
 import dagster as dg
 
-from pipeline import model_build
-from pipeline.models import (
-    LAYERS,
-    Model,
-    ModelTest,
-    load_models,
-    run_test,
-    write_effort_weights,
-    write_risk_tolerance,
-)
+from pipeline import account_build
+from pipeline.models import LAYERS, Model, ModelTest, load_models
+from pipeline.partitions import ACCOUNTS, backfill_policy, run_account_ids
 from pipeline.preview import preview_markdown
-from pipeline.resources import DuckDBWarehouse, ModelSettings
-
-
-@dg.asset(
-    key=["meta", "effort_weights"],
-    group_name="staging",
-    kinds={"duckdb"},
-    pool="duckdb_writer",
-)
-def effort_weights(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.MaterializeResult:
-    """Effort weight per facet_scale (default micro 1, small 2, medium 3, large 5, epic 8),
-    from the ModelSettings resource: weighted velocity and burndown read it."""
-    con = warehouse.connect()
-    try:
-        write_effort_weights(con, models.effort_weights)
-    finally:
-        con.close()
-    return dg.MaterializeResult(
-        metadata={"row_count": len(models.effort_weights), "weights": dict(models.effort_weights)}
-    )
-
-
-@dg.asset(
-    key=["meta", "risk_tolerance"],
-    group_name="staging",
-    kinds={"duckdb"},
-    pool="duckdb_writer",
-)
-def risk_tolerance(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.MaterializeResult:
-    """The at-risk rule's tolerance (default: behind the ideal by more than 10% of the scope
-    and more than 2 tasks), from the ModelSettings resource: fct_project_risk reads it."""
-    con = warehouse.connect()
-    try:
-        write_risk_tolerance(con, models.risk_behind_share_of_scope, models.risk_behind_tasks)
-    finally:
-        con.close()
-    return dg.MaterializeResult(
-        metadata={
-            "row_count": 1,
-            "behind_share_of_scope": models.risk_behind_share_of_scope,
-            "behind_tasks": models.risk_behind_tasks,
-        }
-    )
-
+from pipeline.resources import DuckDBWarehouse, ModelSettings, ProgressReporter
 
 FINGERPRINTS_KEY = dg.AssetKey(["meta", "account_fingerprints"])
+MODELS = load_models()
 
 
 def _source_keys() -> list[dg.AssetKey]:
-    """The landed tables the models read (the sync's assets, and the effort weights)."""
+    """The landed tables the models read (the sync's assets)."""
     return sorted(
-        {dg.AssetKey([s, t]) for m in load_models() for s, t in m.refs if s not in LAYERS},
+        {dg.AssetKey([s, t]) for m in MODELS for s, t in m.refs if s not in LAYERS}
+        - {dg.AssetKey(["meta", "effort_weights"]), dg.AssetKey(["meta", "risk_tolerance"])},
         key=lambda key: key.to_user_string(),
     )
-
-
-@dg.asset(
-    key=FINGERPRINTS_KEY,
-    group_name="staging",
-    kinds={"duckdb"},
-    deps=_source_keys(),
-    pool="duckdb_writer",
-)
-def account_fingerprints(warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
-    """One fingerprint per account over every table the models read. A model is rebuilt only
-    for the accounts whose fingerprint (or SQL) changed since it was built, so a refresh after
-    a sync that changed nothing rebuilds nothing."""
-    con = warehouse.connect()
-    try:
-        fingerprints = model_build.account_fingerprints(con)
-        model_build.write_account_fingerprints(con, fingerprints)
-    finally:
-        con.close()
-    return dg.MaterializeResult(metadata={"row_count": len(fingerprints)})
 
 
 def _column_schema(model: Model) -> dg.TableSchema:
@@ -100,19 +33,44 @@ def _column_schema(model: Model) -> dg.TableSchema:
     )
 
 
-def _model_asset(
-    model: Model, freshness_policy: dg.FreshnessPolicy | None = None
-) -> dg.AssetsDefinition:
+SETTINGS_SPECS = [
+    dg.AssetSpec(
+        ["meta", "effort_weights"],
+        group_name="staging",
+        kinds={"duckdb"},
+        description="Effort weight per facet_scale (default micro 1, small 2, medium 3, "
+        "large 5, epic 8), from the ModelSettings resource: weighted velocity and burndown "
+        "read it.",
+    ),
+    dg.AssetSpec(
+        ["meta", "risk_tolerance"],
+        group_name="staging",
+        kinds={"duckdb"},
+        description="The at-risk rule's tolerance (default: behind the ideal by more than 10% "
+        "of the scope and more than 2 tasks), from the ModelSettings resource: "
+        "fct_project_risk reads it.",
+    ),
+    dg.AssetSpec(
+        FINGERPRINTS_KEY,
+        group_name="staging",
+        kinds={"duckdb"},
+        deps=_source_keys(),
+        description="One fingerprint per account over every table the models read. A model "
+        "is rebuilt only when its account's fingerprint (or its SQL) changed since it was "
+        "built, so a refresh after a sync that changed nothing rebuilds nothing.",
+    ),
+]
+
+
+def _model_spec(model: Model, freshness_policy: dg.FreshnessPolicy | None) -> dg.AssetSpec:
     deps = [dg.AssetKey([schema, table]) for schema, table in model.refs]
     if any(schema not in LAYERS for schema, _ in model.refs):
         deps.append(FINGERPRINTS_KEY)  # what a model reads of the sync, it versions by these
-
-    @dg.asset(
-        key=[model.schema, model.name],
+    return dg.AssetSpec(
+        [model.schema, model.name],
         group_name=model.layer,
         kinds={"duckdb"},
         deps=deps,
-        pool="duckdb_writer",
         freshness_policy=freshness_policy,
         description=f"{model.description}\n\nGrain: {model.grain}.",
         metadata={
@@ -121,60 +79,147 @@ def _model_asset(
             "sql_path": str(model.path.name),
         },
     )
-    def _asset(warehouse: DuckDBWarehouse, models: ModelSettings) -> dg.MaterializeResult:
-        con = warehouse.connect()
-        try:
-            models.configure(con)
-            result = model_build.build(con, model)
-            preview = preview_markdown(con, model.relation) if result.rows is not None else None
-        finally:
-            con.close()
-        metadata = {
-            "build": result.mode,
-            "accounts_rebuilt": result.accounts_rebuilt,
-            "accounts_removed": result.accounts_removed,
-        }
-        if result.rows is not None:  # a view is not counted: counting would run it
-            metadata |= {"row_count": result.rows, "preview": dg.MetadataValue.md(preview)}
-        return dg.MaterializeResult(metadata=metadata)
-
-    return _asset
 
 
-def _model_check(model: Model, test: ModelTest) -> dg.AssetChecksDefinition:
+def _check_spec(model: Model, test: ModelTest) -> dg.AssetCheckSpec:
     # A check that reads another model (a relationship's target) runs after it is built.
     others = [dg.AssetKey(list(ref)) for ref in test.refs if ref != (model.schema, model.name)]
-
-    @dg.asset_check(
+    return dg.AssetCheckSpec(
+        test.name,
         asset=dg.AssetKey([model.schema, model.name]),
-        name=test.name,
         description=test.description,
-        blocking=True,
         additional_deps=others or None,
     )
-    def _check(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
-        con = warehouse.connect(read_only=True)
-        try:
-            failing, sample = run_test(con, test)
-        finally:
-            con.close()
-        return dg.AssetCheckResult(
-            passed=failing == 0,
+
+
+CHECK_SPECS = [_check_spec(model, test) for model in MODELS for test in model.tests]
+
+
+def account_models_with(marts_freshness: dg.FreshnessPolicy | None = None):
+    """Every model of the accounts of a run, and its .yml tests, as one step per run: each
+    account's file is opened once and built model by model, each model checked right after
+    it is built, on the same connection. A check that fails holds that account back from the
+    shared layer (its previous release stays); the other accounts go on."""
+
+    @dg.multi_asset(
+        specs=SETTINGS_SPECS
+        + [_model_spec(m, marts_freshness if m.layer == "marts" else None) for m in MODELS],
+        check_specs=CHECK_SPECS,
+        name="account_models",
+        partitions_def=ACCOUNTS,
+        backfill_policy=backfill_policy(),
+        can_subset=True,
+        op_tags={"dagster-celery/queue": "cpu"},
+    )
+    def account_models(
+        context: dg.AssetExecutionContext,
+        warehouse: DuckDBWarehouse,
+        models: ModelSettings,
+        progress: dg.ResourceParam[ProgressReporter],
+    ):
+        keys = context.selected_asset_keys
+        checks = context.selected_asset_check_keys
+        settings = account_build.Settings(
+            dict(models.effort_weights),
+            (models.risk_behind_share_of_scope, models.risk_behind_tasks),
+        )
+        account_ids = run_account_ids(context)
+        builds: list[account_build.AccountBuild] = []
+        previews: dict[str, str] = {}
+        for number, account_id in enumerate(account_ids):
+            progress.update("models: accounts", number, len(account_ids))
+            if not warehouse.account_path(account_id).exists():
+                context.log.warning(f"account {account_id} has not been synced yet: no models")
+                continue
+            con = warehouse.connect_account(account_id)
+            try:
+                models.configure(con)
+                builds.append(
+                    account_build.build_account(
+                        con,
+                        account_id,
+                        list(MODELS),
+                        settings,
+                        selected=lambda relation: dg.AssetKey(relation.split(".")) in keys,
+                        checked=lambda model, test: (
+                            dg.AssetCheckKey(dg.AssetKey(model.relation.split(".")), test) in checks
+                        ),
+                    )
+                )
+                if not previews:
+                    previews = {
+                        relation: preview_markdown(con, relation)
+                        for relation, result in builds[-1].results.items()
+                        if result.rows is not None
+                    }
+            finally:
+                con.close()
+        progress.update("models: accounts", len(account_ids), len(account_ids))
+        yield from _materializations(keys, builds, previews, models)
+        yield from _check_results(checks, builds)
+
+    return account_models
+
+
+def _materializations(keys, builds, previews, models: ModelSettings):
+    for spec in SETTINGS_SPECS:
+        if spec.key not in keys:
+            continue
+        metadata = {"accounts": len(builds)}
+        if spec.key.path[-1] == "effort_weights":
+            metadata |= {
+                "row_count": len(models.effort_weights),
+                "weights": dict(models.effort_weights),
+            }
+        elif spec.key.path[-1] == "risk_tolerance":
+            metadata |= {
+                "row_count": 1,
+                "behind_share_of_scope": models.risk_behind_share_of_scope,
+                "behind_tasks": models.risk_behind_tasks,
+            }
+        else:
+            metadata["row_count"] = len(builds)
+        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
+    for model in MODELS:
+        key = dg.AssetKey([model.schema, model.name])
+        if key not in keys:
+            continue
+        results = [b.results[model.relation] for b in builds if model.relation in b.results]
+        modes = Counter(r.mode for r in results)
+        metadata = {
+            "build": ", ".join(f"{mode}: {n}" for mode, n in sorted(modes.items())),
+            "accounts_rebuilt": sum(r.accounts_rebuilt for r in results),
+            "accounts_removed": sum(r.accounts_removed for r in results),
+        }
+        if results and all(r.rows is not None for r in results):  # a view is not counted
+            metadata["row_count"] = sum(r.rows for r in results)
+            if model.relation in previews:
+                metadata["preview"] = dg.MetadataValue.md(previews[model.relation])
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+
+
+def _check_results(checks, builds):
+    for spec in CHECK_SPECS:
+        if spec.key not in checks:
+            continue
+        relation = ".".join(spec.asset_key.path)
+        outcomes = [
+            (b.account_id, c)
+            for b in builds
+            for c in b.checks
+            if c.model == relation and c.test == spec.name
+        ]
+        failing = [(account_id, c) for account_id, c in outcomes if c.failing]
+        yield dg.AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
+            passed=not failing,
             metadata={
-                "failing_rows": failing,
-                "sample": dg.MetadataValue.text(repr(sample)[:2000]),
+                "failing_rows": sum(c.failing for _, c in failing),
+                "accounts_failing": dg.MetadataValue.text(
+                    ", ".join(a for a, _ in failing) or "none"
+                ),
+                "accounts_rechecked": sum(c.ran for _, c in outcomes),
+                "sample": dg.MetadataValue.text(failing[0][1].sample if failing else ""),
             },
         )
-
-    return _check
-
-
-MODELS = load_models()
-
-
-def model_assets_with(marts_freshness: dg.FreshnessPolicy | None = None) -> list:
-    """One asset per model; marts get the freshness policy."""
-    return [_model_asset(m, marts_freshness if m.layer == "marts" else None) for m in MODELS]
-
-
-model_checks = [_model_check(model, test) for model in MODELS for test in model.tests]

@@ -40,16 +40,15 @@ BI_SPECS = [
         ["bi", t.name],
         group_name="publish",
         kinds={"duckdb"},
-        deps=[dg.AssetKey(["marts", t.name])],
+        deps=[dg.AssetKey(["shared", t.name])],
         description=f"The public view over marts.{t.name}. {t.description}",
         metadata={"dagster/column_schema": column_schema(t)},
     )
     for t in public_tables()
 ]
-MART_KEYS = [dg.AssetKey(["marts", t.name]) for t in public_tables()]
 
 
-@dg.multi_asset(specs=BI_SPECS, name="bi_views", pool="duckdb_writer")
+@dg.multi_asset(specs=BI_SPECS, name="bi_views", pool="shared_writer")
 def bi_views(warehouse: DuckDBWarehouse):
     """The bi schema of the pipeline's DuckDB: one documented view per mart (COMMENT ON)."""
     con = warehouse.connect()
@@ -70,7 +69,7 @@ def bi_views(warehouse: DuckDBWarehouse):
     group_name="publish",
     kinds={"parquet"},
     deps=[spec.key for spec in BI_SPECS],
-    pool="duckdb_writer",
+    pool="shared_writer",
 )
 def exports_release(
     context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, publish: PublishSettings

@@ -411,6 +411,7 @@ def _print_materializations(result) -> None:
 
 
 MODEL_GROUPS = ("staging", "intermediate", "marts")
+PUBLISH_GROUPS = ("accounts", "shared", "publish")
 
 
 def publish_options(command):
@@ -483,14 +484,15 @@ def _refuse_unsettled(db, allow_partial: bool, step: str) -> None:
     """Refuse (or, with --allow-partial, warn) when an account's latest sync is not whole."""
     from pipeline import warehouse
     from pipeline.buildos.runs import unsettled_accounts
+    from pipeline.resources import ACCOUNT_FILE
 
-    if not Path(db).exists():
-        return
-    con = warehouse.connect(db, read_only=True)
-    try:
-        unsettled = unsettled_accounts(con)
-    finally:
-        con.close()
+    unsettled = []
+    for path in sorted((Path(db).resolve().parent / "accounts").glob(f"*/{ACCOUNT_FILE}")):
+        con = warehouse.connect(path, read_only=True)
+        try:
+            unsettled += unsettled_accounts(con)
+        finally:
+            con.close()
     if not unsettled:
         return
     lines = "\n".join(
@@ -541,13 +543,14 @@ def publish(
 
     _refuse_unsettled(db, allow_partial, "publish")
     result = materialize(
-        _keys_in_groups(("publish",)),
+        _keys_in_groups(PUBLISH_GROUPS),
         {
             "warehouse": DuckDBWarehouse(path=db),
             "publish": _publish_resource(
                 exports_dir, postgres_url, include_free_text, per_account, spreadsheets
             ),
         },
+        {"ops": {"account_release": {"config": {"allow_partial": allow_partial}}}},
         raise_on_error=False,
     )
     _print_checks(result)
@@ -623,7 +626,7 @@ def _print_checks(result) -> None:
 DEMO_STAGES = (
     (("buildos",), "sync the embedded BuildOS sandbox (3 accounts) into DuckDB"),
     (MODEL_GROUPS, "build the staging, intermediate and mart models, run their checks"),
-    (("publish",), "publish: bi views, Parquet exports, the serving file"),
+    (PUBLISH_GROUPS, "publish: each account's release, the shared marts, bi views, exports"),
     (("dashboards",), "draw the executive dashboard (HTML and PNG)"),
 )
 

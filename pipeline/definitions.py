@@ -9,12 +9,16 @@ from datetime import timedelta
 
 import dagster as dg
 
+from assets import accounts as account_assets
 from assets import buildos as buildos_assets
 from assets import dashboards as dashboard_assets
 from assets import models as model_assets
 from assets import publish as publish_assets
-from pipeline import delivery
+from pipeline import automation, delivery, executors
+from pipeline.automation import SHARED_WRITER_TAG
+from pipeline.partitions import ACCOUNTS
 from pipeline.resources import (
+    BuildOSResource,
     DeliverySettings,
     ProgressReporter,
     buildos_from_env,
@@ -24,30 +28,26 @@ from pipeline.resources import (
     warehouse_from_env,
 )
 
-# Ingest (group buildos): one multi-asset writing raw, current, history and meta tables.
-ingest_assets = [buildos_assets.buildos_sync]
-
-# Models (groups staging, intermediate, marts): one asset per dbt-style model, its .yml tests
-# as blocking asset checks; effort weights and the memory limit come from the ModelSettings
-# resource; account fingerprints let each model rebuild only the accounts that changed. Marts
-# carry a freshness policy: with the hourly schedule, a mart older than 3 hours is stale.
+# Per account (partitions of `accounts`, key: the account id), each account in a DuckDB file
+# of its own; a run takes a batch of accounts (BUILDOS_ACCOUNTS_PER_RUN) through three steps:
+# the sync (group buildos: raw, current, history and meta tables), the models with their .yml
+# tests as checks (groups staging, intermediate, marts: one asset per model, built only for
+# what changed), and the account's release (its checked marts as Parquet). Marts carry a
+# freshness policy: with the hourly schedule, a mart older than 3 hours is stale.
 MART_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)
 )
-modeling_assets = [
-    model_assets.effort_weights,
-    model_assets.risk_tolerance,
-    model_assets.account_fingerprints,
-    *model_assets.model_assets_with(marts_freshness=MART_FRESHNESS),
-]
-modeling_checks = model_assets.model_checks
+ingest_assets = [buildos_assets.buildos_sync]
+modeling_assets = [model_assets.account_models_with(marts_freshness=MART_FRESHNESS)]
+release_assets = [account_assets.account_release]
 
-# Publish (group publish): bi views, a Parquet release whose blocking checks guard the swaps
-# BI tools read (exports/current, exports/analytics.duckdb, PostgreSQL).
+# Shared (one writer): every account's current release gathered into the shared file; then
+# publish (group publish): bi views, a Parquet release whose blocking checks guard the swaps
+# BI tools read (exports/current, exports/analytics.duckdb, PostgreSQL); dashboards (group
+# dashboards): the executive dashboard and the at-risk events.
+shared_assets = [account_assets.shared_marts]
 publishing_assets = publish_assets.publish_assets
 publishing_checks = publish_assets.publish_checks
-
-# Dashboards (group dashboards): the executive dashboard and the at-risk events.
 dashboarding_assets = dashboard_assets.dashboard_assets
 
 resources = {
@@ -60,35 +60,50 @@ resources = {
 }
 
 # Jobs: what runs together.
-REFRESH = dg.AssetSelection.groups(
-    "buildos", "staging", "intermediate", "marts", "publish"
-) | dg.AssetSelection.assets(dg.AssetKey(["alerts", "projects_at_risk"]))
-refresh_job = dg.define_asset_job(
-    "refresh",
-    selection=REFRESH,
-    description="Incremental sync, every model and its checks, the exports, at-risk events.",
+ACCOUNT_GROUPS = ("buildos", "staging", "intermediate", "marts", "accounts")
+ACCOUNT_STEPS = dg.AssetSelection.groups(*ACCOUNT_GROUPS)
+PUBLISH_STEPS = dg.AssetSelection.groups("shared", "publish") | dg.AssetSelection.assets(
+    dg.AssetKey(["alerts", "projects_at_risk"])
+)
+accounts_job = dg.define_asset_job(
+    "accounts_refresh",
+    selection=ACCOUNT_STEPS,
+    partitions_def=ACCOUNTS,
+    description="A batch of accounts: incremental sync (each account reconciled in full once "
+    "a day, in its own hour), the models and their checks, the account's release.",
 )
 full_reconciliation_job = dg.define_asset_job(
     "full_reconciliation",
-    selection=REFRESH,
+    selection=ACCOUNT_STEPS,
+    partitions_def=ACCOUNTS,
     config={"ops": {"buildos_sync": {"config": {"full": True}}}},
-    description="The same with a full reconciliation: every project refetched, so changes the "
-    "app logged nowhere are found.",
+    description="The same with a full reconciliation of every account of the run: every "
+    "project refetched, so changes the app logged nowhere are found.",
+)
+publish_job = dg.define_asset_job(
+    "publish",
+    selection=PUBLISH_STEPS,
+    tags={SHARED_WRITER_TAG: "shared"},
+    description="The fan-in of every account's current release, the exports, at-risk events.",
 )
 dashboard_job = dg.define_asset_job(
     "executive_dashboard",
     selection=dg.AssetSelection.groups("dashboards"),
     description="The executive dashboard and its delivery.",
 )
+JOBS = [accounts_job, full_reconciliation_job, publish_job, dashboard_job]
 
-# Schedules. The dashboard's timezone is configuration (BUILDOS_DASHBOARD_TIMEZONE).
+# Schedules. The hourly refresh asks for every account, a run per batch; the publish sensor
+# gathers them once no account run is left. The dashboard's timezone is configuration
+# (BUILDOS_DASHBOARD_TIMEZONE).
 DASHBOARD_TIMEZONE = os.environ.get("BUILDOS_DASHBOARD_TIMEZONE", "UTC")
-hourly_refresh = dg.ScheduleDefinition(
-    name="hourly_refresh", job=refresh_job, cron_schedule="0 * * * *"
-)
-daily_full_reconciliation = dg.ScheduleDefinition(
-    name="daily_full_reconciliation", job=full_reconciliation_job, cron_schedule="30 3 * * *"
-)
+
+
+@dg.schedule(name="hourly_refresh", job=accounts_job, cron_schedule="0 * * * *")
+def hourly_refresh(context: dg.ScheduleEvaluationContext):
+    return automation.account_batches(context, context.scheduled_execution_time)
+
+
 weekly_executive_dashboard = dg.ScheduleDefinition(
     name="weekly_executive_dashboard",
     job=dashboard_job,
@@ -97,11 +112,27 @@ weekly_executive_dashboard = dg.ScheduleDefinition(
 )
 
 
+@dg.sensor(
+    name="account_registry",
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def account_registry(context: dg.SensorEvaluationContext, buildos: BuildOSResource):
+    """Adds a partition for each account the registry gained, removes those it lost."""
+    return automation.registry_changes(context, buildos.account_ids())
+
+
+@dg.sensor(name="publish_after_accounts", job=publish_job, minimum_interval_seconds=60)
+def publish_after_accounts(context: dg.SensorEvaluationContext):
+    """Publishes once accounts were released and no account run is queued or running."""
+    return automation.publish_when_settled(context, accounts_job.name)
+
+
 # Sensors: a signed `run.finished` event after every run of these jobs, when configured.
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     name="run_succeeded_event",
-    monitored_jobs=[refresh_job, full_reconciliation_job, dashboard_job],
+    monitored_jobs=JOBS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_succeeded_event(context: dg.RunStatusSensorContext, deliver: DeliverySettings):
@@ -111,7 +142,7 @@ def run_succeeded_event(context: dg.RunStatusSensorContext, deliver: DeliverySet
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.FAILURE,
     name="run_failed_event",
-    monitored_jobs=[refresh_job, full_reconciliation_job, dashboard_job],
+    monitored_jobs=JOBS,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def run_failed_event(context: dg.RunStatusSensorContext, deliver: DeliverySettings):
@@ -135,13 +166,20 @@ def send_run_event(context, deliver: DeliverySettings, status: str):
 
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, *modeling_assets, *publishing_assets, *dashboarding_assets],
-    asset_checks=[*modeling_checks, *publishing_checks],
-    jobs=[refresh_job, full_reconciliation_job, dashboard_job],
-    schedules=[hourly_refresh, daily_full_reconciliation, weekly_executive_dashboard],
-    sensors=[run_succeeded_event, run_failed_event],
+    assets=[
+        *ingest_assets,
+        *modeling_assets,
+        *release_assets,
+        *shared_assets,
+        *publishing_assets,
+        *dashboarding_assets,
+    ],
+    asset_checks=publishing_checks,
+    jobs=JOBS,
+    schedules=[hourly_refresh, weekly_executive_dashboard],
+    sensors=[account_registry, publish_after_accounts, run_succeeded_event, run_failed_event],
     resources=resources,
-    # One DuckDB file admits one writing process: steps run in the run's own process, one at a
-    # time (the duckdb_writer pool also keeps separate runs from writing at once).
-    executor=dg.in_process_executor,
+    # In process by default: one account's steps follow one another in the run's process.
+    # BUILDOS_EXECUTOR=celery sends each step to the Celery workers (deploy/, docs/scaleout.md).
+    executor=executors.from_env(),
 )

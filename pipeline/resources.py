@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import orjson
 
-from pipeline import model_build, warehouse
+from pipeline import model_build, safety, warehouse
 from pipeline.buildos.client import ClientSettings, DeploymentLimits
 from pipeline.buildos.sync import SyncOptions
 
 SANDBOX = "sandbox"  # the base URL that means "start the embedded sandbox for this run"
 DEFAULT_DB = "data/warehouse.duckdb"
+ACCOUNT_FILE = "warehouse.duckdb"  # in accounts/<account_id>/ beside the shared file
 
 # Resource field -> environment variable. Only the ones that are set are bound (a deployment
 # uses email and password, or an API key; Dagster refuses an EnvVar that is unset).
@@ -52,6 +55,10 @@ class BuildOSResource(dg.ConfigurableResource):
     max_attempts: int = ClientSettings.max_attempts
     backoff_max: float = ClientSettings.backoff_max
     breaker_threshold: int = ClientSettings.breaker_threshold
+    request_deadline: float = ClientSettings.request_deadline
+    max_pages: int = ClientSettings.max_pages
+    sync_deadline: float = SyncOptions.sync_deadline
+    misses_to_remove: int = SyncOptions.misses_to_remove
     account_concurrency: int = SyncOptions.account_concurrency  # accounts synced at once
     deployment_max_in_flight: int = DeploymentLimits.max_in_flight
     deployment_requests_per_second: float = DeploymentLimits.requests_per_second
@@ -77,23 +84,70 @@ class BuildOSResource(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
             backoff_max=self.backoff_max,
             breaker_threshold=self.breaker_threshold,
+            request_deadline=self.request_deadline,
+            max_pages=self.max_pages,
         )
 
+    def sync_options(self, **fields) -> SyncOptions:
+        """The sync's options: this resource's deadlines and removal rule, and `fields`."""
+        return SyncOptions(
+            sync_deadline=self.sync_deadline,
+            misses_to_remove=self.misses_to_remove,
+            account_concurrency=self.account_concurrency,
+            **fields,
+        )
+
+    def account_ids(self) -> list[str]:
+        """The configured accounts' ids, the keys of their partitions. The sandbox's are known
+        from its seed; a configured entry names its own; an entry with only an email and a
+        password is asked once (a login)."""
+        if self.base_url == SANDBOX:
+            from pipeline.sandbox.generate import SimulationOptions, account_ids
+
+            return account_ids(SimulationOptions(seed=self.sandbox_seed))
+        ids = []
+        for entry in self._entries():
+            if entry.get("account_id"):
+                ids.append(safety.account_id(entry["account_id"]))
+            else:
+                ids.append(
+                    safety.account_id(_login_account_id(self._settings(self.base_url, entry)))
+                )
+        return ids
+
     @contextmanager
-    def accounts(self) -> Iterator[list[tuple[ClientSettings, str | None]]]:
-        """(client settings, configured account id) for every account to sync."""
+    def accounts(
+        self, only: Sequence[str] | None = None
+    ) -> Iterator[list[tuple[ClientSettings, str | None]]]:
+        """(client settings, configured account id) for every account to sync, or for the
+        accounts in `only` (a run's partitions); an unknown id there is an error."""
         if self.base_url == SANDBOX:
             from pipeline.sandbox import SimulationOptions, start_sandbox
 
             with start_sandbox(SimulationOptions(seed=self.sandbox_seed)) as server:
-                yield [
-                    (
-                        self._settings(server.base_url, {"email": a.email, "password": a.password}),
-                        None,
-                    )
-                    for a in server.app.workspace.accounts
-                ]
+                yield _only(
+                    [
+                        (
+                            self._settings(
+                                server.base_url, {"email": a.email, "password": a.password}
+                            ),
+                            a.id,
+                        )
+                        for a in server.app.workspace.accounts
+                    ],
+                    only,
+                )
             return
+        entries = self._entries()
+        if only is not None and any(not entry.get("account_id") for entry in entries):
+            ids = self.account_ids()
+            entries = [entry | {"account_id": ids[i]} for i, entry in enumerate(entries)]
+        yield _only(
+            [(self._settings(self.base_url, entry), entry.get("account_id")) for entry in entries],
+            only,
+        )
+
+    def _entries(self) -> list[dict]:
         if self.accounts_json:
             try:
                 entries = orjson.loads(self.accounts_json)
@@ -108,7 +162,27 @@ class BuildOSResource(dg.ConfigurableResource):
                     "account_id": self.account_id,
                 }
             ]
-        yield [(self._settings(self.base_url, entry), entry.get("account_id")) for entry in entries]
+        return entries
+
+
+def _only(accounts: list[tuple[ClientSettings, str | None]], only: Sequence[str] | None):
+    if only is None:
+        return accounts
+    known = {account_id: (settings, account_id) for settings, account_id in accounts}
+    missing = [account_id for account_id in only if account_id not in known]
+    if missing:
+        raise ValueError(f"no configured BuildOS account has the id {missing[0]}")
+    return [known[account_id] for account_id in only]
+
+
+def _login_account_id(settings: ClientSettings) -> str:
+    from pipeline.buildos.client import BuildOSClient
+
+    async def ask() -> str:
+        async with BuildOSClient(settings) as client:
+            return client.account_id
+
+    return asyncio.run(ask())
 
 
 def buildos_from_env() -> BuildOSResource:
@@ -120,12 +194,29 @@ def buildos_from_env() -> BuildOSResource:
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):
-    """The pipeline's DuckDB file (BUILDOS_ANALYTICS_DB, default data/warehouse.duckdb)."""
+    """Where the pipeline keeps its DuckDB files. `path` (BUILDOS_ANALYTICS_DB, default
+    data/warehouse.duckdb) is the shared file: every account's checked marts, which the
+    publish steps read. Beside it, each account has a work file of its own,
+    accounts/<account_id>/warehouse.duckdb (raw, current, history, meta and model tables),
+    written only by that account's partition, so accounts never wait on one another."""
 
     path: str = DEFAULT_DB
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return warehouse.connect(self.path, read_only=read_only)
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path).resolve().parent
+
+    def account_folder(self, account_id: str) -> Path:
+        return safety.account_root(self.root, account_id)
+
+    def account_path(self, account_id: str) -> Path:
+        return self.account_folder(account_id) / ACCOUNT_FILE
+
+    def connect_account(self, account_id: str, read_only: bool = False):
+        return warehouse.connect(self.account_path(account_id), read_only=read_only)
 
 
 def warehouse_from_env() -> DuckDBWarehouse:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.definitions import defs
+from pipeline.partitions import ACCOUNTS, range_tags
 from pipeline.paths import PROJECT_ROOT
 from pipeline.resources import ProgressReporter
 
@@ -68,6 +69,30 @@ class RichProgress(ProgressReporter):
         self._progress.console.print(text)
 
 
+class NoAccounts(RuntimeError):
+    """No account partition to run."""
+
+
+def register_accounts(instance: dg.DagsterInstance, account_ids: Sequence[str]) -> list[str]:
+    """Make the instance's account partitions the configured accounts (what the
+    account_registry sensor does on a schedule); returns them in the partitions' order."""
+    current = instance.get_dynamic_partitions(ACCOUNTS.name)
+    for gone in [key for key in current if key not in set(account_ids)]:
+        instance.delete_dynamic_partition(ACCOUNTS.name, gone)
+    missing = [key for key in account_ids if key not in set(current)]
+    if missing:
+        instance.add_dynamic_partitions(ACCOUNTS.name, missing)
+    return instance.get_dynamic_partitions(ACCOUNTS.name)
+
+
+def _partitioned(keys: list[dg.AssetKey] | None) -> tuple[bool, bool]:
+    """(whether the selection has account assets, whether it has the sync)."""
+    graph = defs.resolve_asset_graph()
+    keys = keys if keys is not None else list(graph.get_all_asset_keys())
+    partitioned = any(graph.get(key).partitions_def is not None for key in keys)
+    return partitioned, any(graph.get(key).group_name == "buildos" for key in keys)
+
+
 def materialize(
     asset_keys: Sequence[Sequence[str]] | None,
     resources: dict,
@@ -75,21 +100,32 @@ def materialize(
     progress: ProgressReporter | None = None,
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize the selected assets of the one Definitions, with resources overridden."""
+    """Materialize the selected assets of the one Definitions, with resources overridden, in
+    one run. Account assets run for every registered account (the run takes the whole range
+    of account partitions); a selection with the sync first registers the configured ones."""
     merged = {**defs.resources, **resources}
     if progress is not None:
         merged["progress"] = dg.ResourceDefinition.hardcoded_resource(progress)
     assets = [*defs.assets, *(defs.asset_checks or [])]
+    keys = [dg.AssetKey(list(k)) for k in asset_keys] if asset_keys else None
     # A multi-asset (the sync) runs whole: selecting one of its keys selects its siblings.
-    selection = (
-        dg.AssetSelection.assets(
-            *[dg.AssetKey(list(k)) for k in asset_keys]
-        ).required_multi_asset_neighbors()
-        if asset_keys
-        else None
-    )
+    selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors() if keys else None
     config = {**QUIET_LOGS, **(run_config or {})}
     with persistent_instance() as instance:
+        tags = {}
+        partitioned, syncs = _partitioned(keys)
+        if partitioned:
+            # A sync registers the configured accounts; later steps take the registered ones.
+            if syncs:
+                buildos = merged["buildos"].process_config_and_initialize()
+                partitions = register_accounts(instance, buildos.account_ids())
+            else:
+                partitions = instance.get_dynamic_partitions(ACCOUNTS.name)
+            if not partitions:
+                raise NoAccounts(
+                    "no BuildOS account is registered yet: run `python -m pipeline sync` first"
+                )
+            tags = range_tags(partitions[0], partitions[-1])
         return dg.materialize(
             assets,
             resources=merged,
@@ -97,4 +133,5 @@ def materialize(
             selection=selection,
             raise_on_error=raise_on_error,
             instance=instance,
+            tags=tags,
         )

@@ -87,3 +87,20 @@ def unsettled_accounts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         "qualify row_number() over (partition by account_id order by started_at desc) = 1 "
         "and status <> 'succeeded' order by account_id"
     ).fetchall()
+
+
+def latest_sync(con: duckdb.DuckDBPyConnection, account_id: str) -> tuple | None:
+    """(sync_id, status, finished_at, mode, server_now) of the account's latest finished
+    sync, or None."""
+    [(exists,)] = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'sync_runs'"
+    ).fetchall()
+    if not exists:
+        return None
+    rows = con.execute(
+        "select sync_id, status, finished_at, mode, server_now from meta.sync_runs "
+        "where account_id = ? and status <> 'running' order by started_at desc limit 1",
+        [account_id],
+    ).fetchall()
+    return rows[0] if rows else None

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -448,35 +449,51 @@ def run_sync(
     progress: Progress | None = None,
     limits: DeploymentLimits | None = None,
 ) -> list[SyncResult]:
-    """Sync every account into `con`, `options.account_concurrency` at a time, each on its own
-    cursor (accounts never share rows). Every account runs to its end; then the first
+    """Sync every account into the one database of `con`, each on its own cursor (accounts
+    never share rows), merging one at a time. Every account runs to its end; then the first
     failure, if any, is raised."""
     landing.ensure_tables(con)
-    return asyncio.run(_run_accounts(accounts, con, options, progress, limits))
-
-
-async def _run_accounts(accounts, con, options, progress, limits) -> list[SyncResult]:
-    gate = DeploymentGate(limits or DeploymentLimits())
-    slots = asyncio.Semaphore(max(options.account_concurrency, 1))
-    merge_lock = asyncio.Lock()  # one merge at a time: on one file they would only queue
-
-    async def one(settings: ClientSettings, account_id: str | None) -> SyncResult:
-        account_options = (
-            options if account_id is None else dataclasses.replace(options, account_id=account_id)
-        )
-        async with slots:
-            cursor = warehouse.cursor(con)
-            try:
-                return await sync_account(
-                    settings, cursor, account_options, progress, gate=gate, merge_lock=merge_lock
-                )
-            finally:
-                cursor.close()
-
-    outcomes = await asyncio.gather(
-        *[one(settings, account_id) for settings, account_id in accounts], return_exceptions=True
+    outcomes = sync_accounts(
+        accounts, lambda _account_id: closing(warehouse.cursor(con)), options, progress, limits
     )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
     return list(outcomes)
+
+
+def sync_accounts(
+    accounts: list[tuple[ClientSettings, str | None]],
+    open_account: Callable[[str | None], AbstractContextManager[duckdb.DuckDBPyConnection]],
+    options: SyncOptions = SyncOptions(),
+    progress: Progress | None = None,
+    limits: DeploymentLimits | None = None,
+    full_for: Callable[[str | None], bool] | None = None,
+) -> list[SyncResult | BaseException]:
+    """Sync each account into the connection `open_account(account_id)` gives (its own file,
+    or a cursor on a shared one), `options.account_concurrency` at a time, under one
+    deployment gate. `full_for(account_id)` may ask a full reconciliation of one account.
+    Every account runs to its end; each one's result or error is returned in order."""
+    return asyncio.run(_run_accounts(accounts, open_account, options, progress, limits, full_for))
+
+
+async def _run_accounts(accounts, open_account, options, progress, limits, full_for):
+    gate = DeploymentGate(limits or DeploymentLimits())
+    slots = asyncio.Semaphore(max(options.account_concurrency, 1))
+    merge_lock = asyncio.Lock()  # merges on one machine's cores would only queue
+
+    async def one(settings: ClientSettings, account_id: str | None) -> SyncResult:
+        account_options = dataclasses.replace(
+            options,
+            account_id=account_id or options.account_id,
+            full=options.full or bool(full_for and full_for(account_id)),
+        )
+        async with slots:
+            with open_account(account_id) as con:
+                return await sync_account(
+                    settings, con, account_options, progress, gate=gate, merge_lock=merge_lock
+                )
+
+    return await asyncio.gather(
+        *[one(settings, account_id) for settings, account_id in accounts], return_exceptions=True
+    )

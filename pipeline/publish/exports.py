@@ -51,12 +51,11 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
     rows = con.execute(
-        "select account_id, sync_id, mode, server_now, status from meta.sync_runs "
-        "where status <> 'running' and account_id is not null qualify row_number() over "
-        "(partition by account_id order by started_at desc) = 1 order by account_id"
+        "select account_id, sync_id, sync_mode, as_of_at, sync_status "
+        "from meta.account_releases order by account_id"
     ).fetchall()
-    # The latest sync of each account, with its status: a release built past a partial or
-    # failed sync (publish --allow-partial) says so.
+    # The sync each account's rows come from (pipeline/shared.py), with its status: a release
+    # built past a partial or failed sync (publish --allow-partial) says so.
     return [
         {
             "account_id": a,

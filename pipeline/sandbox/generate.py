@@ -746,3 +746,12 @@ def _simulate_briefs(
             }
         brief.changes.append(Change(at=finished, fields=fields))
         account.briefs.append(brief)
+
+
+def account_ids(options: SimulationOptions) -> list[str]:
+    """The simulated accounts' ids, without simulating their history: each account's first
+    draw from its own generator (see _simulate_account)."""
+    return [
+        make_uuid(random.Random(f"{options.seed}:account:{index}"))
+        for index in range(options.accounts)
+    ]
