@@ -68,14 +68,12 @@ PUBLISH_STEPS = dg.AssetSelection.groups("shared", "publish") | dg.AssetSelectio
 accounts_job = dg.define_asset_job(
     "accounts_refresh",
     selection=ACCOUNT_STEPS,
-    partitions_def=ACCOUNTS,
     description="A batch of accounts: incremental sync (each account reconciled in full once "
     "a day, in its own hour), the models and their checks, the account's release.",
 )
 full_reconciliation_job = dg.define_asset_job(
     "full_reconciliation",
     selection=ACCOUNT_STEPS,
-    partitions_def=ACCOUNTS,
     config={"ops": {"buildos_sync": {"config": {"full": True}}}},
     description="The same with a full reconciliation of every account of the run: every "
     "project refetched, so changes the app logged nowhere are found.",

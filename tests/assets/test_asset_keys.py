@@ -6,6 +6,7 @@ from __future__ import annotations
 from pipeline.definitions import defs
 
 ASSET_KEYS = [
+    "accounts/release",
     "alerts/projects_at_risk",
     "bi/dim_accounts",
     "bi/dim_dates",
@@ -87,6 +88,30 @@ ASSET_KEYS = [
     "meta/risk_tolerance",
     "meta/sync_runs",
     "postgres/buildos_analytics",
+    "shared/account_releases",
+    "shared/dim_accounts",
+    "shared/dim_dates",
+    "shared/dim_goals",
+    "shared/dim_milestones",
+    "shared/dim_projects",
+    "shared/fct_braindump_topics",
+    "shared/fct_braindumps_daily",
+    "shared/fct_braindumps_weekly",
+    "shared/fct_brief_summary",
+    "shared/fct_briefs_daily",
+    "shared/fct_burndown_daily",
+    "shared/fct_flow_daily",
+    "shared/fct_goal_progress",
+    "shared/fct_project_completion",
+    "shared/fct_project_risk",
+    "shared/fct_project_status",
+    "shared/fct_task_flow",
+    "shared/fct_velocity_weekly",
+    "shared/fct_wip_aging",
+    "shared/graph_blockers",
+    "shared/graph_edges",
+    "shared/graph_goals_without_live_work",
+    "shared/graph_nodes",
     "staging/stg_buildos__braindumps",
     "staging/stg_buildos__briefs",
     "staging/stg_buildos__documents",
@@ -119,3 +144,14 @@ def test_the_ingest_assets_are_one_group_of_duckdb_tables():
     assert len(ingest) == 17
     assert {spec.group_name for spec in ingest} == {"buildos"}
     assert all("duckdb" in spec.kinds and spec.description for spec in ingest)
+
+
+def test_account_assets_are_partitioned_by_account_and_the_shared_ones_are_not():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        partitioned = graph.get(key).partitions_def is not None
+        account_step = (
+            key.path[0] in ("buildos", "history", "staging", "intermediate", "marts", "accounts")
+            or key.path[0] == "meta"
+        )
+        assert partitioned == account_step, key
