@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-import orjson
 
+from pipeline import summary
 from pipeline.sandbox.cli import sandbox
 
 
@@ -19,24 +19,37 @@ def main() -> None:
 main.add_command(sandbox)
 
 
-def _buildos_resource(base_url, email, password, api_key, account_id, accounts_json=None):
-    from pipeline.resources import BuildOSResource
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
-    return BuildOSResource(
-        base_url=base_url,
-        email=email,
-        password=password,
-        api_key=api_key,
-        account_id=account_id,
-        accounts_json=accounts_json,
+
+def _default(resource: str, field: str) -> dict:
+    """An option's default: the resource field's, read when the command runs (the resources
+    module loads Dagster, which `--help` and the sandbox commands need not wait for)."""
+
+    def default():
+        from pipeline import resources
+
+        return getattr(resources, resource).model_fields[field].default
+
+    return {"default": default, "show_default": f"{resource}.{field}"}
+
+
+def exports_option(help_text: str = "The exports folder."):
+    return click.option(
+        "--exports",
+        "exports_dir",
+        envvar="BUILDOS_ANALYTICS_EXPORTS",
+        **_default("PublishSettings", "exports_dir"),
+        help=help_text,
     )
 
 
 db_option = click.option(
     "--db",
     envvar="BUILDOS_ANALYTICS_DB",
-    default="data/warehouse.duckdb",
-    show_default=True,
+    **_default("DuckDBWarehouse", "path"),
     help="The pipeline's DuckDB file.",
 )
 
@@ -47,8 +60,7 @@ def connection_options(command):
         click.option(
             "--base-url",
             envvar="BUILDOS_BASE_URL",
-            default="sandbox",
-            show_default=True,
+            **_default("BuildOSResource", "base_url"),
             help="BuildOS base URL, or 'sandbox' for the embedded sandbox.",
         ),
         click.option("--email", envvar="BUILDOS_EMAIL", default=None),
@@ -84,10 +96,17 @@ def connection_options(command):
     "Prefer the variable to this option.",
 )
 def sync(base_url, email, password, api_key, account_id, db, full, accounts_json) -> None:
-    from pipeline.resources import DuckDBWarehouse
+    from pipeline.resources import BuildOSResource, DuckDBWarehouse
     from pipeline.runner import RichProgress, materialize
 
-    resource = _buildos_resource(base_url, email, password, api_key, account_id, accounts_json)
+    resource = BuildOSResource(
+        base_url=base_url,
+        email=email,
+        password=password,
+        api_key=api_key,
+        account_id=account_id,
+        accounts_json=accounts_json,
+    )
     with RichProgress() as progress:
         result = materialize(
             [["buildos", "projects"]],
@@ -98,27 +117,8 @@ def sync(base_url, email, password, api_key, account_id, db, full, accounts_json
             {"ops": {"buildos_sync": {"config": {"full": full}}}},
             progress,
         )
-    _print_materializations(result)
+    _echo(summary.materialization_lines(result))
     click.echo(f"DuckDB file: {Path(db).resolve()}")
-
-
-def _print_materializations(result) -> None:
-    for event in result.get_asset_materialization_events():
-        materialization = event.materialization
-        rows = materialization.metadata.get("row_count")
-        if rows is not None:
-            key = materialization.asset_key.to_user_string()
-            click.echo(f"  {key:<44} {rows.value:>10,} rows")
-        elif materialization.asset_key.path == ["meta", "sync_runs"]:
-            meta = {k: v.value for k, v in materialization.metadata.items()}
-            click.echo(
-                f"  sync: {meta['accounts']} account(s), {meta['modes']}, "
-                f"{meta['projects_fetched']} projects fetched, {meta['requests']} "
-                f"requests, {meta['quarantined']} quarantined, "
-                f"{meta['duration_seconds']:.1f}s, {meta.get('status', 'succeeded')}"
-            )
-            if meta.get("status", "succeeded") != "succeeded":
-                click.echo(f"  sync was partial (kept previous rows for):\n{meta['sync_runs']}")
 
 
 MODEL_GROUPS = ("staging", "intermediate", "marts")
@@ -126,14 +126,7 @@ MODEL_GROUPS = ("staging", "intermediate", "marts")
 
 def publish_options(command):
     options = [
-        click.option(
-            "--exports",
-            "exports_dir",
-            envvar="BUILDOS_ANALYTICS_EXPORTS",
-            default="exports",
-            show_default=True,
-            help="The exports folder.",
-        ),
+        exports_option(),
         click.option(
             "--postgres-url",
             envvar="BUILDOS_ANALYTICS_POSTGRES_URL",
@@ -159,18 +152,6 @@ def publish_options(command):
     return command
 
 
-def _publish_resource(exports_dir, postgres_url, include_free_text, per_account, spreadsheets):
-    from pipeline.resources import PublishSettings
-
-    return PublishSettings(
-        exports_dir=exports_dir,
-        postgres_url=postgres_url,
-        include_free_text=include_free_text,
-        per_account=per_account,
-        spreadsheets=spreadsheets,
-    )
-
-
 def _keys_in_groups(groups) -> list[list[str]]:
     from pipeline.definitions import defs
 
@@ -192,22 +173,9 @@ ALLOW_PARTIAL = click.option(
 
 def _refuse_unsettled(db, allow_partial: bool, step: str) -> None:
     """Refuse (or, with --allow-partial, warn) when an account's latest sync is not whole."""
-    from pipeline import warehouse
-    from pipeline.buildos.runs import unsettled_accounts
-
-    if not Path(db).exists():
+    lines = "\n".join(summary.unsettled_lines(db))
+    if not lines:
         return
-    con = warehouse.connect(db, read_only=True)
-    try:
-        unsettled = unsettled_accounts(con)
-    finally:
-        con.close()
-    if not unsettled:
-        return
-    lines = "\n".join(
-        f"  account {a}: sync {s} {status}" + (f" ({e})" if e else "")
-        for a, s, status, e in unsettled
-    )
     if not allow_partial:
         raise click.ClickException(
             f"{step} refused: the latest sync of these accounts did not succeed, so their "
@@ -228,8 +196,8 @@ def build(db, allow_partial) -> None:
     result = materialize(
         _keys_in_groups(MODEL_GROUPS), {"warehouse": DuckDBWarehouse(path=db)}, raise_on_error=False
     )
-    _print_materializations(result)
-    _print_checks(result)
+    _echo(summary.materialization_lines(result))
+    _echo(summary.check_lines(result))
     if not result.success:
         raise click.ClickException(
             "the build stopped: a blocking check failed or a model "
@@ -247,7 +215,7 @@ def build(db, allow_partial) -> None:
 def publish(
     db, exports_dir, postgres_url, include_free_text, per_account, spreadsheets, allow_partial
 ) -> None:
-    from pipeline.resources import DuckDBWarehouse
+    from pipeline.resources import DuckDBWarehouse, PublishSettings
     from pipeline.runner import materialize
 
     _refuse_unsettled(db, allow_partial, "publish")
@@ -255,80 +223,23 @@ def publish(
         _keys_in_groups(("publish",)),
         {
             "warehouse": DuckDBWarehouse(path=db),
-            "publish": _publish_resource(
-                exports_dir, postgres_url, include_free_text, per_account, spreadsheets
+            "publish": PublishSettings(
+                exports_dir=exports_dir,
+                postgres_url=postgres_url,
+                include_free_text=include_free_text,
+                per_account=per_account,
+                spreadsheets=spreadsheets,
             ),
         },
         raise_on_error=False,
     )
-    _print_checks(result)
+    _echo(summary.check_lines(result))
     if not result.success:
-        raise click.ClickException(_publish_failure(result))
-    _print_outputs(db, exports_dir, postgres_url)
+        raise click.ClickException(summary.publish_failure(result))
+    _echo(summary.output_lines(db, exports_dir, postgres_url))
     if spreadsheets:
         folder = Path(exports_dir).resolve() / "current" / "spreadsheets"
         click.echo(f"  CSV files and Excel workbook:      {folder}")
-
-
-def _publish_failure(result) -> str:
-    """Which publish step failed, and what BI tools see now: the steps before it may already
-    have switched the Parquet release and the serving file."""
-    done = {
-        event.materialization.asset_key.to_user_string()
-        for event in result.get_asset_materialization_events()
-    }
-    failed = sorted(
-        {event.step_key for event in result.all_events if event.is_step_failure}
-        | {
-            e.asset_key.to_user_string()
-            for e in result.get_asset_check_evaluations()
-            if not e.passed
-        }
-    )
-    visible = [key for key in ("exports/current", "exports/analytics_duckdb") if key in done]
-    seen = (
-        f"already published before it: {', '.join(visible)} (BI tools reading those see the "
-        "new release)"
-        if visible
-        else "BI tools still see the previous release"
-    )
-    errors = "".join(f"\n  {error}" for error in _step_errors(result))
-    return f"publishing stopped at {', '.join(failed) or 'a step'} (see above); {seen}{errors}"
-
-
-def _print_outputs(db, exports_dir, postgres_url) -> None:
-    exports = Path(exports_dir).resolve()
-    click.echo("Outputs:")
-    click.echo(f"  DuckDB file (pipeline, bi views):  {Path(db).resolve()}")
-    click.echo(f"  Parquet exports:                   {exports / 'current'}")
-    click.echo(f"  portable views over the Parquet:   {exports / 'current' / 'views.sql'}")
-    click.echo(f"  serving file for BI (read-only):   {exports / 'analytics.duckdb'}")
-    if postgres_url:
-        click.echo("  PostgreSQL:                        schema buildos_analytics")
-
-
-def _step_errors(result) -> list[str]:
-    """The error message of every step that raised (a failed check is not one)."""
-    errors = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            # Dagster wraps what the step raised; that (not its own causes) is the message.
-            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-                error = error.cause
-            errors.append(f"{event.step_key}: {error.message.strip()}")
-    return errors
-
-
-def _print_checks(result) -> None:
-    evaluations = result.get_asset_check_evaluations()
-    failed = [e for e in evaluations if not e.passed]
-    click.echo(f"  checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
-    for evaluation in failed:
-        click.echo(
-            f"    FAILED {evaluation.asset_key.to_user_string()} "
-            f"{evaluation.check_name}: {evaluation.metadata.get('failing_rows')}"
-        )
 
 
 DEMO_STAGES = (
@@ -344,13 +255,7 @@ DEMO_STAGES = (
     "exports and the dashboard; then say where everything is."
 )
 @db_option
-@click.option(
-    "--exports",
-    "exports_dir",
-    envvar="BUILDOS_ANALYTICS_EXPORTS",
-    default="exports",
-    show_default=True,
-)
+@exports_option()
 def demo(db, exports_dir) -> None:
     import time
 
@@ -377,54 +282,15 @@ def demo(db, exports_dir) -> None:
                 _keys_in_groups(groups), resources, None, progress, raise_on_error=False
             )
             if not result.success:
-                _print_checks(result)
+                _echo(summary.check_lines(result))
                 raise click.ClickException(f"the {text!r} step failed; see above")
         progress.update("pipeline steps", len(DEMO_STAGES), len(DEMO_STAGES))
     click.echo(f"Done in {time.perf_counter() - started:.0f}s.\n")
-    _print_summary(db)
+    _echo(summary.portfolio_lines(db))
     click.echo("")
-    _print_outputs(db, exports_dir, None)
-    dashboards = Path(exports_dir) / "dashboards"
-    click.echo(f"  executive dashboard:               {(dashboards / 'latest.html').resolve()}")
-    if (dashboards / "latest.png").exists():
-        click.echo(f"  dashboard snapshot (PNG):          {(dashboards / 'latest.png').resolve()}")
+    _echo(summary.output_lines(db, exports_dir, None))
+    _echo(summary.dashboard_file_lines(Path(exports_dir) / "dashboards"))
     click.echo('  next: python -m pipeline status "<project name>", or make ui (the Dagster UI)')
-
-
-def _print_summary(db) -> None:
-    """The headline numbers, read from the bi views (what the dashboard shows)."""
-    from pipeline import warehouse
-    from pipeline.dashboard import dashboard_data
-
-    con = warehouse.connect(db, read_only=True)
-    try:
-        data = dashboard_data(con)
-    finally:
-        con.close()
-    kpis, dumps, accounts = data["kpis"], data["braindumps"], data["per_account"]
-    click.echo(f"Portfolio as of {data['as_of_date']} ({len(accounts)} accounts):")
-    click.echo(f"  active projects        {kpis['active_projects']:>6}")
-    click.echo(
-        f"  overall completion     {kpis['completion_pct']:>5.1f}%  "
-        f"({kpis['done_tasks']:,} of {kpis['live_tasks']:,} live tasks done)"
-    )
-    click.echo(
-        f"  tasks done this week   {kpis['completed_this_week']:>6}  "
-        f"(same days last week {kpis['completed_same_days_last_week']})"
-    )
-    click.echo(f"  projects at risk       {kpis['at_risk_projects']:>6}")
-    click.echo(
-        f"  brain dumps, 8 weeks   {dumps['created']:>6}  "
-        f"({dumps['processed']} processed, {dumps['failed']} failed)"
-    )
-    click.echo("  per account: active projects, completion, at risk")
-    width = max((len(row["account_label"]) for row in accounts), default=0)
-    for row in accounts:
-        share = f"{row['completion_pct']:5.1f}%" if row["live_tasks"] else "    -"
-        click.echo(
-            f"    {row['account_label']:<{width}} {row['active_projects']:>3} active   {share}   "
-            f"{row['at_risk_projects']} at risk"
-        )
 
 
 @main.command(
@@ -436,8 +302,7 @@ def _print_summary(db) -> None:
     "--out",
     "dashboard_dir",
     envvar="BUILDOS_DASHBOARD_DIR",
-    default="exports/dashboards",
-    show_default=True,
+    **_default("DeliverySettings", "dashboard_dir"),
 )
 def dashboard(db, dashboard_dir) -> None:
     from pipeline.resources import DuckDBWarehouse, delivery_from_env
@@ -451,11 +316,7 @@ def dashboard(db, dashboard_dir) -> None:
             "deliver": delivery_from_env(dashboard_dir=dashboard_dir),
         },
     )
-    for event in result.get_asset_materialization_events():
-        for name in ("html", "png", "delivered_to"):
-            value = event.materialization.metadata.get(name)
-            if value is not None:
-                click.echo(f"  {name:<13} {getattr(value, 'value', value)}")
+    _echo(summary.delivery_lines(result))
 
 
 @main.command(
@@ -466,39 +327,22 @@ def dashboard(db, dashboard_dir) -> None:
 @click.argument("project")
 @db_option
 def status(project, db) -> None:
-    from pipeline.mcp.source import Ambiguous, AnswerError, Source
-    from pipeline.mcp.status import project_status
+    from pipeline.status import StatusNotAnswered, project_status_json
 
-    # The pipeline's own file holds the free text; whoever can read it may see it.
     try:
-        with Source(Path(db), include_free_text=True).open() as reader:
-            answer = project_status(reader, project)
-    except Ambiguous as exc:
-        click.echo(f"{exc}:", err=True)
-        for c in exc.candidates:
-            click.echo(
-                f"  {c['project_id']}  {c['project_name']}  (account {c['account_label']})",
-                err=True,
-            )
+        answer = project_status_json(db, project)
+    except StatusNotAnswered as exc:
+        for line in exc.lines:
+            click.echo(line, err=True)
         sys.exit(2)
-    except AnswerError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    click.echo(answer)
 
 
 @main.command(
     help="Serve project status to AI agents (Model Context Protocol), read-only over the "
     "serving file: over stdio (the default, for a client that starts it) or streamable HTTP."
 )
-@click.option(
-    "--exports",
-    "exports_dir",
-    envvar="BUILDOS_ANALYTICS_EXPORTS",
-    default="exports",
-    show_default=True,
-    help="The exports folder holding analytics.duckdb.",
-)
+@exports_option("The exports folder holding analytics.duckdb.")
 @click.option(
     "--account",
     "accounts",
