@@ -3,110 +3,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import orjson
 
-from pipeline.sandbox import (
-    FaultConfig,
-    SandboxApp,
-    SandboxServer,
-    SimulationOptions,
-    build_truth,
-    build_workspace,
-    dump_workspace,
-)
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def simulation_options(command):
-    """The options that choose a simulated workspace, shared by every sandbox command."""
-    options = [
-        click.option("--seed", type=int, default=7, show_default=True),
-        click.option("--accounts", type=click.IntRange(1), default=3, show_default=True),
-        click.option(
-            "--projects",
-            "projects_per_account",
-            type=click.IntRange(0),
-            default=12,
-            show_default=True,
-            help="Projects per account (at the simulated now).",
-        ),
-        click.option(
-            "--tasks",
-            "tasks_per_project",
-            type=click.IntRange(1),
-            default=60,
-            show_default=True,
-            help="Mean tasks per project over its life.",
-        ),
-        click.option(
-            "--days",
-            type=click.IntRange(1),
-            default=120,
-            show_default=True,
-            help="Days of history before now.",
-        ),
-        click.option(
-            "--horizon-days",
-            type=click.IntRange(0),
-            default=30,
-            show_default=True,
-            help="Days of activity simulated after now (how far the clock can go).",
-        ),
-        click.option(
-            "--now",
-            "now_text",
-            default=None,
-            help="The simulated now, ISO 8601 (default: today 00:00 UTC).",
-        ),
-        click.option(
-            "--silent-rate",
-            type=click.FloatRange(0, 1),
-            default=0.03,
-            show_default=True,
-            help="Share of changes that leave no activity log.",
-        ),
-        click.option(
-            "--workspace-file",
-            type=click.Path(exists=True, dir_okay=False),
-            default=None,
-            help="Load this workspace file instead of simulating.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _options(
-    seed,
-    accounts,
-    projects_per_account,
-    tasks_per_project,
-    days,
-    horizon_days,
-    now_text,
-    silent_rate,
-) -> SimulationOptions:
-    return SimulationOptions(
-        seed=seed,
-        accounts=accounts,
-        projects_per_account=projects_per_account,
-        tasks_per_project=tasks_per_project,
-        days=days,
-        horizon_days=horizon_days,
-        now=_parse_now(now_text),
-        silent_change_rate=silent_rate,
-    )
+from pipeline import summary
+from pipeline.sandbox.cli import sandbox
 
 
 @click.group(help="BuildOS analytics: sync, model and publish BuildOS data.")
@@ -114,218 +16,40 @@ def main() -> None:
     pass
 
 
-@main.group(help="The BuildOS sandbox: a local server with a simulated workspace.")
-def sandbox() -> None:
-    pass
+main.add_command(sandbox)
 
 
-@sandbox.command(help="Serve the sandbox over HTTP until interrupted.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8787, show_default=True)
-@simulation_options
-@click.option(
-    "--session-ttl",
-    type=float,
-    default=3600.0,
-    show_default=True,
-    help="Seconds a login session lasts.",
-)
-@click.option(
-    "--fault-rate-limit",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Share of /api/ requests answered 429.",
-)
-@click.option(
-    "--fault-server-error",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Share answered 500/502/503.",
-)
-@click.option(
-    "--fault-slow",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Share answered after --slow-seconds.",
-)
-@click.option(
-    "--fault-drop",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Share whose connection drops mid-body.",
-)
-@click.option(
-    "--fault-expire-session",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Share that expire the caller's session.",
-)
-@click.option("--retry-after", type=int, default=1, show_default=True)
-@click.option("--slow-seconds", type=float, default=2.0, show_default=True)
-@click.option("--fault-seed", type=int, default=0, show_default=True)
-@click.option("--verbose", is_flag=True, help="Log every request.")
-def serve(
-    host,
-    port,
-    seed,
-    accounts,
-    projects_per_account,
-    tasks_per_project,
-    days,
-    horizon_days,
-    now_text,
-    silent_rate,
-    workspace_file,
-    session_ttl,
-    fault_rate_limit,
-    fault_server_error,
-    fault_slow,
-    fault_drop,
-    fault_expire_session,
-    retry_after,
-    slow_seconds,
-    fault_seed,
-    verbose,
-) -> None:
-    options = _options(
-        seed,
-        accounts,
-        projects_per_account,
-        tasks_per_project,
-        days,
-        horizon_days,
-        now_text,
-        silent_rate,
-    )
-    faults = FaultConfig.from_dict(
-        {
-            "rate_limit": fault_rate_limit,
-            "server_error": fault_server_error,
-            "slow": fault_slow,
-            "drop": fault_drop,
-            "expire_session": fault_expire_session,
-            "retry_after": retry_after,
-            "slow_seconds": slow_seconds,
-            "seed": fault_seed,
-        }
-    )
-    workspace = build_workspace(options, workspace_file)
-    app = SandboxApp(workspace, session_ttl=session_ttl, faults=faults)
-    server = SandboxServer(app, host=host, port=port, verbose=verbose)
-    tasks = sum(
-        1
-        for a in workspace.accounts
-        for c in a.children.values()
-        for e in c
-        if e.kind == "task" and e.created_at <= workspace.now
-    )
-    click.echo(
-        f"BuildOS sandbox on {server.base_url} (now {app.now_iso}, "
-        f"{len(workspace.accounts)} accounts, {tasks} tasks)"
-    )
-    for account in workspace.accounts:
-        click.echo(f"  {account.email} / {account.password}   Bearer {account.api_key}")
-    click.echo("Admin routes under /__sandbox/ (clock, truth, faults, stats). Ctrl-C stops.")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
-@sandbox.command(help="Print the ground truth (every entity's history up to now) as JSON.")
-@simulation_options
-@click.option("--account-id", default=None, help="Only this account.")
-@click.option(
-    "--advance-days", type=float, default=0.0, help="Advance the clock by this many days first."
-)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def truth(
-    seed,
-    accounts,
-    projects_per_account,
-    tasks_per_project,
-    days,
-    horizon_days,
-    now_text,
-    silent_rate,
-    workspace_file,
-    account_id,
-    advance_days,
-    output,
-) -> None:
-    options = _options(
-        seed,
-        accounts,
-        projects_per_account,
-        tasks_per_project,
-        days,
-        horizon_days,
-        now_text,
-        silent_rate,
-    )
-    workspace = build_workspace(options, workspace_file)
-    if advance_days:
-        workspace.now += int(advance_days * 86_400_000_000)
-        if workspace.now > workspace.horizon:
-            raise click.UsageError("--advance-days passes the simulated horizon")
-    _write(orjson.dumps(build_truth(workspace, account_id)), output)
+def _default(resource: str, field: str) -> dict:
+    """An option's default: the resource field's, read when the command runs (the resources
+    module loads Dagster, which `--help` and the sandbox commands need not wait for)."""
+
+    def default():
+        from pipeline import resources
+
+        return getattr(resources, resource).model_fields[field].default
+
+    return {"default": default, "show_default": f"{resource}.{field}"}
 
 
-@sandbox.command(help="Write the simulated workspace as a workspace file (JSON).")
-@simulation_options
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def dump(
-    seed,
-    accounts,
-    projects_per_account,
-    tasks_per_project,
-    days,
-    horizon_days,
-    now_text,
-    silent_rate,
-    workspace_file,
-    output,
-) -> None:
-    options = _options(
-        seed,
-        accounts,
-        projects_per_account,
-        tasks_per_project,
-        days,
-        horizon_days,
-        now_text,
-        silent_rate,
-    )
-    workspace = build_workspace(options, workspace_file)
-    _write(orjson.dumps(dump_workspace(workspace), option=orjson.OPT_INDENT_2), output)
-
-
-def _write(data: bytes, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.buffer.write(data + b"\n")
-    else:
-        output.write_bytes(data + b"\n")
-        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
-
-
-def _buildos_resource(base_url, email, password, api_key, account_id, accounts_json=None):
-    from pipeline.resources import BuildOSResource
-
-    return BuildOSResource(
-        base_url=base_url,
-        email=email,
-        password=password,
-        api_key=api_key,
-        account_id=account_id,
-        accounts_json=accounts_json,
+def exports_option(help_text: str = "The exports folder."):
+    return click.option(
+        "--exports",
+        "exports_dir",
+        envvar="BUILDOS_ANALYTICS_EXPORTS",
+        **_default("PublishSettings", "exports_dir"),
+        help=help_text,
     )
 
 
 db_option = click.option(
     "--db",
     envvar="BUILDOS_ANALYTICS_DB",
-    default="data/warehouse.duckdb",
-    show_default=True,
+    **_default("DuckDBWarehouse", "path"),
     help="The pipeline's DuckDB file.",
 )
 
@@ -336,8 +60,7 @@ def connection_options(command):
         click.option(
             "--base-url",
             envvar="BUILDOS_BASE_URL",
-            default="sandbox",
-            show_default=True,
+            **_default("BuildOSResource", "base_url"),
             help="BuildOS base URL, or 'sandbox' for the embedded sandbox.",
         ),
         click.option("--email", envvar="BUILDOS_EMAIL", default=None),
@@ -373,10 +96,17 @@ def connection_options(command):
     "Prefer the variable to this option.",
 )
 def sync(base_url, email, password, api_key, account_id, db, full, accounts_json) -> None:
-    from pipeline.resources import DuckDBWarehouse
+    from pipeline.resources import BuildOSResource, DuckDBWarehouse
     from pipeline.runner import RichProgress, materialize
 
-    resource = _buildos_resource(base_url, email, password, api_key, account_id, accounts_json)
+    resource = BuildOSResource(
+        base_url=base_url,
+        email=email,
+        password=password,
+        api_key=api_key,
+        account_id=account_id,
+        accounts_json=accounts_json,
+    )
     with RichProgress() as progress:
         result = materialize(
             [["buildos", "projects"]],
@@ -387,27 +117,8 @@ def sync(base_url, email, password, api_key, account_id, db, full, accounts_json
             {"ops": {"buildos_sync": {"config": {"full": full}}}},
             progress,
         )
-    _print_materializations(result)
+    _echo(summary.materialization_lines(result))
     click.echo(f"DuckDB file: {Path(db).resolve()}")
-
-
-def _print_materializations(result) -> None:
-    for event in result.get_asset_materialization_events():
-        materialization = event.materialization
-        rows = materialization.metadata.get("row_count")
-        if rows is not None:
-            key = materialization.asset_key.to_user_string()
-            click.echo(f"  {key:<44} {rows.value:>10,} rows")
-        elif materialization.asset_key.path == ["meta", "sync_runs"]:
-            meta = {k: v.value for k, v in materialization.metadata.items()}
-            click.echo(
-                f"  sync: {meta['accounts']} account(s), {meta['modes']}, "
-                f"{meta['projects_fetched']} projects fetched, {meta['requests']} "
-                f"requests, {meta['quarantined']} quarantined, "
-                f"{meta['duration_seconds']:.1f}s, {meta.get('status', 'succeeded')}"
-            )
-            if meta.get("status", "succeeded") != "succeeded":
-                click.echo(f"  sync was partial (kept previous rows for):\n{meta['sync_runs']}")
 
 
 MODEL_GROUPS = ("staging", "intermediate", "marts")
@@ -416,14 +127,7 @@ PUBLISH_GROUPS = ("accounts", "shared", "publish")
 
 def publish_options(command):
     options = [
-        click.option(
-            "--exports",
-            "exports_dir",
-            envvar="BUILDOS_ANALYTICS_EXPORTS",
-            default="exports",
-            show_default=True,
-            help="The exports folder.",
-        ),
+        exports_option(),
         click.option(
             "--postgres-url",
             envvar="BUILDOS_ANALYTICS_POSTGRES_URL",
@@ -449,18 +153,6 @@ def publish_options(command):
     return command
 
 
-def _publish_resource(exports_dir, postgres_url, include_free_text, per_account, spreadsheets):
-    from pipeline.resources import PublishSettings
-
-    return PublishSettings(
-        exports_dir=exports_dir,
-        postgres_url=postgres_url,
-        include_free_text=include_free_text,
-        per_account=per_account,
-        spreadsheets=spreadsheets,
-    )
-
-
 def _keys_in_groups(groups) -> list[list[str]]:
     from pipeline.definitions import defs
 
@@ -482,23 +174,9 @@ ALLOW_PARTIAL = click.option(
 
 def _refuse_unsettled(db, allow_partial: bool, step: str) -> None:
     """Refuse (or, with --allow-partial, warn) when an account's latest sync is not whole."""
-    from pipeline import warehouse
-    from pipeline.buildos.runs import unsettled_accounts
-    from pipeline.resources import ACCOUNT_FILE
-
-    unsettled = []
-    for path in sorted((Path(db).resolve().parent / "accounts").glob(f"*/{ACCOUNT_FILE}")):
-        con = warehouse.connect(path, read_only=True)
-        try:
-            unsettled += unsettled_accounts(con)
-        finally:
-            con.close()
-    if not unsettled:
+    lines = "\n".join(summary.unsettled_lines(db))
+    if not lines:
         return
-    lines = "\n".join(
-        f"  account {a}: sync {s} {status}" + (f" ({e})" if e else "")
-        for a, s, status, e in unsettled
-    )
     if not allow_partial:
         raise click.ClickException(
             f"{step} refused: the latest sync of these accounts did not succeed, so their "
@@ -519,8 +197,8 @@ def build(db, allow_partial) -> None:
     result = materialize(
         _keys_in_groups(MODEL_GROUPS), {"warehouse": DuckDBWarehouse(path=db)}, raise_on_error=False
     )
-    _print_materializations(result)
-    _print_checks(result)
+    _echo(summary.materialization_lines(result))
+    _echo(summary.check_lines(result))
     if not result.success:
         raise click.ClickException(
             "the build stopped: a blocking check failed or a model "
@@ -538,7 +216,7 @@ def build(db, allow_partial) -> None:
 def publish(
     db, exports_dir, postgres_url, include_free_text, per_account, spreadsheets, allow_partial
 ) -> None:
-    from pipeline.resources import DuckDBWarehouse
+    from pipeline.resources import DuckDBWarehouse, PublishSettings
     from pipeline.runner import materialize
 
     _refuse_unsettled(db, allow_partial, "publish")
@@ -546,81 +224,24 @@ def publish(
         _keys_in_groups(PUBLISH_GROUPS),
         {
             "warehouse": DuckDBWarehouse(path=db),
-            "publish": _publish_resource(
-                exports_dir, postgres_url, include_free_text, per_account, spreadsheets
+            "publish": PublishSettings(
+                exports_dir=exports_dir,
+                postgres_url=postgres_url,
+                include_free_text=include_free_text,
+                per_account=per_account,
+                spreadsheets=spreadsheets,
             ),
         },
         {"ops": {"account_release": {"config": {"allow_partial": allow_partial}}}},
         raise_on_error=False,
     )
-    _print_checks(result)
+    _echo(summary.check_lines(result))
     if not result.success:
-        raise click.ClickException(_publish_failure(result))
-    _print_outputs(db, exports_dir, postgres_url)
+        raise click.ClickException(summary.publish_failure(result))
+    _echo(summary.output_lines(db, exports_dir, postgres_url))
     if spreadsheets:
         folder = Path(exports_dir).resolve() / "current" / "spreadsheets"
         click.echo(f"  CSV files and Excel workbook:      {folder}")
-
-
-def _publish_failure(result) -> str:
-    """Which publish step failed, and what BI tools see now: the steps before it may already
-    have switched the Parquet release and the serving file."""
-    done = {
-        event.materialization.asset_key.to_user_string()
-        for event in result.get_asset_materialization_events()
-    }
-    failed = sorted(
-        {event.step_key for event in result.all_events if event.is_step_failure}
-        | {
-            e.asset_key.to_user_string()
-            for e in result.get_asset_check_evaluations()
-            if not e.passed
-        }
-    )
-    visible = [key for key in ("exports/current", "exports/analytics_duckdb") if key in done]
-    seen = (
-        f"already published before it: {', '.join(visible)} (BI tools reading those see the "
-        "new release)"
-        if visible
-        else "BI tools still see the previous release"
-    )
-    errors = "".join(f"\n  {error}" for error in _step_errors(result))
-    return f"publishing stopped at {', '.join(failed) or 'a step'} (see above); {seen}{errors}"
-
-
-def _print_outputs(db, exports_dir, postgres_url) -> None:
-    exports = Path(exports_dir).resolve()
-    click.echo("Outputs:")
-    click.echo(f"  DuckDB file (pipeline, bi views):  {Path(db).resolve()}")
-    click.echo(f"  Parquet exports:                   {exports / 'current'}")
-    click.echo(f"  portable views over the Parquet:   {exports / 'current' / 'views.sql'}")
-    click.echo(f"  serving file for BI (read-only):   {exports / 'analytics.duckdb'}")
-    if postgres_url:
-        click.echo("  PostgreSQL:                        schema buildos_analytics")
-
-
-def _step_errors(result) -> list[str]:
-    """The error message of every step that raised (a failed check is not one)."""
-    errors = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            # Dagster wraps what the step raised; that (not its own causes) is the message.
-            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-                error = error.cause
-            errors.append(f"{event.step_key}: {error.message.strip()}")
-    return errors
-
-
-def _print_checks(result) -> None:
-    evaluations = result.get_asset_check_evaluations()
-    failed = [e for e in evaluations if not e.passed]
-    click.echo(f"  checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
-    for evaluation in failed:
-        click.echo(
-            f"    FAILED {evaluation.asset_key.to_user_string()} "
-            f"{evaluation.check_name}: {evaluation.metadata.get('failing_rows')}"
-        )
 
 
 DEMO_STAGES = (
@@ -636,13 +257,7 @@ DEMO_STAGES = (
     "exports and the dashboard; then say where everything is."
 )
 @db_option
-@click.option(
-    "--exports",
-    "exports_dir",
-    envvar="BUILDOS_ANALYTICS_EXPORTS",
-    default="exports",
-    show_default=True,
-)
+@exports_option()
 def demo(db, exports_dir) -> None:
     import time
 
@@ -669,54 +284,15 @@ def demo(db, exports_dir) -> None:
                 _keys_in_groups(groups), resources, None, progress, raise_on_error=False
             )
             if not result.success:
-                _print_checks(result)
+                _echo(summary.check_lines(result))
                 raise click.ClickException(f"the {text!r} step failed; see above")
         progress.update("pipeline steps", len(DEMO_STAGES), len(DEMO_STAGES))
     click.echo(f"Done in {time.perf_counter() - started:.0f}s.\n")
-    _print_summary(db)
+    _echo(summary.portfolio_lines(db))
     click.echo("")
-    _print_outputs(db, exports_dir, None)
-    dashboards = Path(exports_dir) / "dashboards"
-    click.echo(f"  executive dashboard:               {(dashboards / 'latest.html').resolve()}")
-    if (dashboards / "latest.png").exists():
-        click.echo(f"  dashboard snapshot (PNG):          {(dashboards / 'latest.png').resolve()}")
+    _echo(summary.output_lines(db, exports_dir, None))
+    _echo(summary.dashboard_file_lines(Path(exports_dir) / "dashboards"))
     click.echo('  next: python -m pipeline status "<project name>", or make ui (the Dagster UI)')
-
-
-def _print_summary(db) -> None:
-    """The headline numbers, read from the bi views (what the dashboard shows)."""
-    from pipeline import warehouse
-    from pipeline.dashboard import dashboard_data
-
-    con = warehouse.connect(db, read_only=True)
-    try:
-        data = dashboard_data(con)
-    finally:
-        con.close()
-    kpis, dumps, accounts = data["kpis"], data["braindumps"], data["per_account"]
-    click.echo(f"Portfolio as of {data['as_of_date']} ({len(accounts)} accounts):")
-    click.echo(f"  active projects        {kpis['active_projects']:>6}")
-    click.echo(
-        f"  overall completion     {kpis['completion_pct']:>5.1f}%  "
-        f"({kpis['done_tasks']:,} of {kpis['live_tasks']:,} live tasks done)"
-    )
-    click.echo(
-        f"  tasks done this week   {kpis['completed_this_week']:>6}  "
-        f"(same days last week {kpis['completed_same_days_last_week']})"
-    )
-    click.echo(f"  projects at risk       {kpis['at_risk_projects']:>6}")
-    click.echo(
-        f"  brain dumps, 8 weeks   {dumps['created']:>6}  "
-        f"({dumps['processed']} processed, {dumps['failed']} failed)"
-    )
-    click.echo("  per account: active projects, completion, at risk")
-    width = max((len(row["account_label"]) for row in accounts), default=0)
-    for row in accounts:
-        share = f"{row['completion_pct']:5.1f}%" if row["live_tasks"] else "    -"
-        click.echo(
-            f"    {row['account_label']:<{width}} {row['active_projects']:>3} active   {share}   "
-            f"{row['at_risk_projects']} at risk"
-        )
 
 
 @main.command(
@@ -728,8 +304,7 @@ def _print_summary(db) -> None:
     "--out",
     "dashboard_dir",
     envvar="BUILDOS_DASHBOARD_DIR",
-    default="exports/dashboards",
-    show_default=True,
+    **_default("DeliverySettings", "dashboard_dir"),
 )
 def dashboard(db, dashboard_dir) -> None:
     from pipeline.resources import DuckDBWarehouse, delivery_from_env
@@ -743,11 +318,7 @@ def dashboard(db, dashboard_dir) -> None:
             "deliver": delivery_from_env(dashboard_dir=dashboard_dir),
         },
     )
-    for event in result.get_asset_materialization_events():
-        for name in ("html", "png", "delivered_to"):
-            value = event.materialization.metadata.get(name)
-            if value is not None:
-                click.echo(f"  {name:<13} {getattr(value, 'value', value)}")
+    _echo(summary.delivery_lines(result))
 
 
 @main.command(
@@ -758,39 +329,22 @@ def dashboard(db, dashboard_dir) -> None:
 @click.argument("project")
 @db_option
 def status(project, db) -> None:
-    from pipeline.mcp.source import Ambiguous, AnswerError, Source
-    from pipeline.mcp.status import project_status
+    from pipeline.status import StatusNotAnswered, project_status_json
 
-    # The pipeline's own file holds the free text; whoever can read it may see it.
     try:
-        with Source(Path(db), include_free_text=True).open() as reader:
-            answer = project_status(reader, project)
-    except Ambiguous as exc:
-        click.echo(f"{exc}:", err=True)
-        for c in exc.candidates:
-            click.echo(
-                f"  {c['project_id']}  {c['project_name']}  (account {c['account_label']})",
-                err=True,
-            )
+        answer = project_status_json(db, project)
+    except StatusNotAnswered as exc:
+        for line in exc.lines:
+            click.echo(line, err=True)
         sys.exit(2)
-    except AnswerError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    click.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    click.echo(answer)
 
 
 @main.command(
     help="Serve project status to AI agents (Model Context Protocol), read-only over the "
     "serving file: over stdio (the default, for a client that starts it) or streamable HTTP."
 )
-@click.option(
-    "--exports",
-    "exports_dir",
-    envvar="BUILDOS_ANALYTICS_EXPORTS",
-    default="exports",
-    show_default=True,
-    help="The exports folder holding analytics.duckdb.",
-)
+@exports_option("The exports folder holding analytics.duckdb.")
 @click.option(
     "--account",
     "accounts",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.sandbox.app import SandboxApp
+from pipeline.sandbox.app import SESSION_TTL_SECONDS, SandboxApp
 from pipeline.sandbox.faults import FaultConfig
 from pipeline.sandbox.generate import SimulationOptions, account_credentials, generate_workspace
 from pipeline.sandbox.model import Workspace
@@ -19,6 +19,7 @@ from pipeline.sandbox.truth import build_truth
 from pipeline.sandbox.workfile import dump_workspace, load_workspace
 
 __all__ = [
+    "SESSION_TTL_SECONDS",
     "FaultConfig",
     "SandboxApp",
     "SandboxServer",
@@ -49,7 +50,7 @@ def start_sandbox(
     workspace_file: str | Path | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
-    session_ttl: float = 3600.0,
+    session_ttl: float = SESSION_TTL_SECONDS,
     faults: FaultConfig | None = None,
     verbose: bool = False,
 ) -> SandboxServer:

@@ -23,6 +23,7 @@ from pipeline.sandbox.view import WorkspaceView
 
 COOKIE_NAME = "sb-sandbox-auth-token"
 ADMIN_PREFIX = "/__sandbox/"
+SESSION_TTL_SECONDS = 3600.0  # how long a login session lasts, then 401 SESSION_EXPIRED
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
 TASK_BUCKETS = ("backlog", "in_progress", "scheduled", "overdue", "blocked", "done")
@@ -101,7 +102,7 @@ class SandboxApp:
         self,
         workspace: Workspace,
         *,
-        session_ttl: float = 3600.0,
+        session_ttl: float = SESSION_TTL_SECONDS,
         faults: FaultConfig | None = None,
     ):
         self.workspace = workspace

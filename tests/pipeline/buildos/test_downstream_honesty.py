@@ -123,15 +123,15 @@ class _Result:
 
 
 def test_the_publish_message_names_the_failed_step_and_what_bi_tools_see():
-    from pipeline.cli import _publish_failure
+    from pipeline.summary import publish_failure
 
     after_swap = _Result(["exports/release", "exports/current", "exports/analytics_duckdb"], "pg")
-    assert _publish_failure(after_swap) == (
+    assert publish_failure(after_swap) == (
         "publishing stopped at pg (see above); already published before it: exports/current, "
         "exports/analytics_duckdb (BI tools reading those see the new release)"
     )
     before_swap = _Result(["exports/release"], "exports_current")
-    assert _publish_failure(before_swap) == (
+    assert publish_failure(before_swap) == (
         "publishing stopped at exports_current (see above); BI tools still see the previous release"
     )
 

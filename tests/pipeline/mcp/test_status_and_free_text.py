@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import anyio
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
@@ -73,3 +74,17 @@ def test_recent_updates_need_both_publish_and_server_to_opt_in(
     # the default publish leaves the column out of the serving file altogether
     columns = {r["column_name"] for r in read(exports, "describe marts.fct_project_status")}
     assert "recent_updates" not in columns
+
+
+def test_project_status_json_answers_or_says_which_projects_match(demo_db, exports):
+    from pipeline.status import StatusNotAnswered, project_status_json
+
+    project = busiest_project(exports)
+    answered = orjson.loads(project_status_json(demo_db, project["project_id"]))
+    assert answered["project_name"] == project["project_name"]
+    shared = shared_name(exports)
+    with pytest.raises(StatusNotAnswered) as refused:
+        project_status_json(demo_db, shared["name"])
+    assert "matches 2 projects" in refused.value.lines[0]
+    assert len(refused.value.lines) == 3
+    assert all(any(p in line for line in refused.value.lines) for p in shared["projects"])
