@@ -16,7 +16,6 @@ from assets import models as model_assets
 from assets import publish as publish_assets
 from pipeline import automation, delivery, executors
 from pipeline.automation import SHARED_WRITER_TAG
-from pipeline.partitions import ACCOUNTS
 from pipeline.resources import (
     BuildOSResource,
     DeliverySettings,
