@@ -55,7 +55,7 @@ def account_release(
             else:
                 version = handoff.marts_version(con, MARTS)
                 now = handoff.current(folder)
-                if now and now["version"] == version and now["sync_id"] == sync[0]:
+                if now and now["version"] == version:  # the same rows: nothing to release
                     unchanged.append(account_id)
                 else:
                     handoff.write(con, folder, account_id, MARTS, sync, version)

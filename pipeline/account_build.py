@@ -74,7 +74,9 @@ def build_account(
         write_effort_weights(con, settings.effort_weights)
     if selected("meta.risk_tolerance"):
         write_risk_tolerance(con, *settings.risk_tolerance)
-    if selected("meta.account_fingerprints"):
+    # Only fingerprints taken now tell what changed; without them every check runs.
+    knows_changes = selected("meta.account_fingerprints")
+    if knows_changes:
         model_build.write_account_fingerprints(con, model_build.account_fingerprints(con))
     con.execute(CHECKS_DDL)
     touched: set[str] = set()
@@ -88,8 +90,10 @@ def build_account(
         build.results[model.relation] = result
         pending.discard(model.relation)
         reads = {f"{schema}.{table}" for schema, table in model.refs if schema in LAYERS}
-        changed = result.mode in ("full", "accounts") or (
-            result.mode == "view" and bool(reads & touched)
+        changed = (
+            not knows_changes
+            or result.mode in ("full", "accounts")
+            or (result.mode == "view" and bool(reads & touched))
         )
         if changed:
             touched.add(model.relation)

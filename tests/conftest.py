@@ -75,3 +75,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 _BEFORE = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dagster_instance_per_module(tmp_path_factory):
+    """A Dagster instance of each test module's own: the account partitions one module
+    registers (its sandbox's accounts) are never another module's."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    before = os.environ["DAGSTER_HOME"]
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    os.environ["DAGSTER_HOME"] = before

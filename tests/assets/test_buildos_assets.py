@@ -8,9 +8,9 @@ import orjson
 
 from pipeline import warehouse
 from pipeline.buildos.records import ENTITIES
-from pipeline.definitions import defs
 from pipeline.resources import BuildOSResource, DuckDBWarehouse
 from pipeline.sandbox import SimulationOptions, dump_workspace, generate_workspace, start_sandbox
+from tests.accounts import materialize, the_account_file
 from tests.pipeline.buildos.sync_helpers import NOW, simulation
 
 PASSWORD = "pw-Asset-Secret-6b2f9d"
@@ -32,16 +32,14 @@ def test_buildos_sync_materializes_every_table_with_its_row_count(tmp_path):
     options = simulation(2, accounts=1, projects=4, tasks=15)
     assert options.now == NOW
     with start_sandbox(workspace_file=_workspace_file(tmp_path, options)) as server:
-        result = dg.materialize(
-            list(defs.assets),
-            resources={
-                **defs.resources,
+        result = materialize(
+            dg.AssetSelection.groups("buildos"),
+            {
                 "buildos": BuildOSResource(
                     base_url=server.base_url, email="owner@example.test", password=PASSWORD
                 ),
                 "warehouse": DuckDBWarehouse(path=str(db)),
             },
-            selection=dg.AssetSelection.groups("buildos"),
             run_config={"ops": {"buildos_sync": {"config": {"full": True}}}},
         )
 
@@ -58,7 +56,7 @@ def test_buildos_sync_materializes_every_table_with_its_row_count(tmp_path):
         | {f"history/{name}" for name in history}
         | {"meta/sync_runs"}
     )
-    con = warehouse.connect(db, read_only=True)
+    con = warehouse.connect(the_account_file(db), read_only=True)
     try:
         counts = {
             table: con.execute(f"select count(*) from {table}").fetchall()[0][0]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
 from pipeline.resources import BuildOSResource, DeliverySettings, DuckDBWarehouse, PublishSettings
 from pipeline.runner import materialize
+from tests.accounts import account_files
 
 
 @pytest.fixture(scope="module")
@@ -50,54 +53,67 @@ def test_model_assets_report_row_counts(demo_db):
     assert "intermediate/int_task_days" not in counts
 
 
-def test_a_broken_input_fails_the_right_check(demo_db, tmp_path):
+def _broken_copy(demo_db, tmp_path, statement: str) -> tuple[DuckDBWarehouse, str]:
+    """A copy of the demo's data folder with `statement` run in the first account's file."""
     source, _ = demo_db
-    path = tmp_path / "broken.duckdb"
-    path.write_bytes(source.read_bytes())
-    warehouse = DuckDBWarehouse(path=str(path))
-    con = warehouse.connect()
-    # A state the app does not have, written past the parser (as a bad manual load would be).
-    con.execute(
-        "update buildos.tasks set state_key = 'cancelled' where id = "
-        "(select min(id) from buildos.tasks)"
-    )
+    folder = tmp_path / "data"
+    shutil.copytree(source.parent, folder)
+    warehouse = DuckDBWarehouse(path=str(folder / source.name))
+    account_id = sorted(account_files(warehouse.path))[0]
+    con = warehouse.connect_account(account_id)
+    con.execute(statement)
     con.close()
+    return warehouse, account_id
+
+
+def test_a_broken_input_fails_the_right_check(demo_db, tmp_path):
+    # A state the app does not have, written past the parser (as a bad manual load would be).
+    warehouse, account_id = _broken_copy(
+        demo_db,
+        tmp_path,
+        "update buildos.tasks set state_key = 'cancelled' where id = "
+        "(select min(id) from buildos.tasks)",
+    )
     keys = [["staging", "stg_buildos__tasks"]]
     result = materialize(keys, {"warehouse": warehouse}, raise_on_error=False)
-    assert not result.success
     failed = {
-        (e.asset_key.to_user_string(), e.check_name)
+        (e.asset_key.to_user_string(), e.check_name, e.metadata["accounts_failing"].value)
         for e in result.get_asset_check_evaluations()
         if not e.passed
     }
-    assert failed == {("staging/stg_buildos__tasks", "task_state__accepted_values")}
+    assert failed == {("staging/stg_buildos__tasks", "task_state__accepted_values", account_id)}
 
 
-def test_a_failing_blocking_check_stops_what_reads_the_model(demo_db, tmp_path):
-    source, _ = demo_db
-    path = tmp_path / "no_completed_at.duckdb"
-    path.write_bytes(source.read_bytes())
-    warehouse = DuckDBWarehouse(path=str(path))
-    con = warehouse.connect()
+def test_a_failing_check_holds_its_account_back_and_not_the_others(demo_db, tmp_path):
     # A done task without completed_at: the app never writes one.
-    con.execute(
+    warehouse, account_id = _broken_copy(
+        demo_db,
+        tmp_path,
         "update buildos.tasks set completed_at = null where id = "
-        "(select min(id) from buildos.tasks where state_key = 'done')"
+        "(select min(id) from buildos.tasks where state_key = 'done')",
     )
-    con.close()
-    keys = [["staging", "stg_buildos__tasks"], ["intermediate", "int_task_state_intervals"]]
+    keys = [
+        ["staging", "stg_buildos__tasks"],
+        ["intermediate", "int_task_state_intervals"],
+        ["accounts", "release"],
+    ]
     result = materialize(keys, {"warehouse": warehouse}, raise_on_error=False)
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == ["done_tasks_have_completed_at"]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "staging/stg_buildos__tasks" in materialized
-    assert "intermediate/int_task_state_intervals" not in materialized
+    assert "intermediate/int_task_state_intervals" in materialized  # the other accounts go on
+    [release] = {
+        e.materialization.metadata["held_back_accounts"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "accounts/release"
+    }
+    assert release.startswith(f"{account_id}: checks failed: staging.stg_buildos__tasks")
 
 
 def test_every_check_declares_the_models_it_reads():
-    """A relationship check reads its target model: under a parallel executor it must not run
-    before that model is built (dim_goals' check once ran before dim_projects existed)."""
-    from assets.models import MODELS, model_checks
+    """A relationship check reads its target model: it must not run before that model is
+    built (dim_goals' check once ran before dim_projects existed)."""
+    from assets.models import CHECK_SPECS, MODELS
 
     reads = {
         (dg.AssetKey([m.schema, m.name]), t.name): {
@@ -108,8 +124,7 @@ def test_every_check_declares_the_models_it_reads():
     }
     declared = {
         (spec.asset_key, spec.name): {dep.asset_key for dep in spec.additional_deps}
-        for check in model_checks
-        for spec in check.check_specs
+        for spec in CHECK_SPECS
     }
     assert declared == reads
     assert reads[(dg.AssetKey(["marts", "dim_goals"]), "project_id__relationships")] == {
