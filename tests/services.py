@@ -34,8 +34,10 @@ STARTS = {
 }
 
 
-def libpq_url(url: str = POSTGRES_URL) -> str:
-    """The URL without SQLAlchemy's +driver, as psycopg and libpq take it."""
+def libpq_url(url: str | None = None) -> str:
+    """The URL (default POSTGRES_URL) without SQLAlchemy's +driver, as psycopg and libpq
+    take it."""
+    url = url or POSTGRES_URL
     return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(False)
 
 
