@@ -20,7 +20,8 @@ from pipeline.fleet import FleetBudget, fleet_from_env
 from pipeline.paths import PROJECT_ROOT
 from tests.services import REDIS_URL, require_redis
 
-# Takes argv[4] tokens (async or blocking by argv[5]) and prints the wall time of each.
+# Takes argv[4] tokens (async or blocking by argv[5]); prints, for each, the wall time just
+# before asking and just after getting it: Redis granted it somewhere in between.
 TAKER = """
 import asyncio, sys, time
 from pipeline.fleet import FleetBudget
@@ -28,14 +29,16 @@ budget = FleetBudget(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), key=sys.
 count = int(sys.argv[4])
 async def take_async():
     for _ in range(count):
+        before = time.time()
         await budget.acquire(time.monotonic() + 120)
-        print(time.time(), flush=True)
+        print(before, time.time(), flush=True)
 if sys.argv[5] == "async":
     asyncio.run(take_async())
 else:
     for _ in range(count):
+        before = time.time()
         budget.acquire_blocking(time.monotonic() + 120)
-        print(time.time(), flush=True)
+        print(before, time.time(), flush=True)
 """
 
 
@@ -58,21 +61,22 @@ def test_processes_sharing_the_bucket_never_exceed_rate_times_elapsed_plus_burst
         )
         for mode in ["async", "blocking"] * (processes // 2)
     ]
-    times = []
+    grants = []  # (before, after) of each token
     for taker in takers:
-        out, _ = taker.communicate(timeout=120)
+        out, _ = taker.communicate(timeout=300)
         assert taker.returncode == 0
-        times += [float(line) for line in out.split()]
-    times.sort()
-    assert len(times) == processes * each
-    # Every window between two grants: at most rate * its length + burst grants inside it.
-    # One token of slack for the moment between Redis's grant and the taker's clock reading.
+        grants += [tuple(map(float, line.split())) for line in out.splitlines()]
+    grants.sort(key=lambda grant: grant[1])
+    assert len(grants) == processes * each
+    # Any set of grants spans at most (its latest `after` - its earliest `before`) of real
+    # time, so a bucket that holds admits at most rate * that + burst of them, however late
+    # a busy machine let a taker read its clock. Checked for every run of grants in order.
     worst = max(
-        (j - i + 1) - (rate * (times[j] - times[i]) + burst)
-        for i in range(len(times))
-        for j in range(i, len(times))
+        (j - i + 1) - (rate * (grants[j][1] - min(b for b, _ in grants[i : j + 1])) + burst)
+        for i in range(len(grants))
+        for j in range(i, len(grants))
     )
-    assert worst <= 1, f"{worst:.2f} tokens over the budget in some window"
+    assert worst <= 0.01, f"{worst:.2f} tokens over the budget in some window"
 
 
 def test_a_wait_past_the_deadline_raises_timeout_error(key):
