@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo test lint setup clean ui
+.PHONY: demo test lint setup clean ui worker
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ PORT ?= 3000
 HOST ?= 127.0.0.1
 ui: $(VENV)/.installed
 	DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+# One Celery worker of the distributed deployment (deploy/, docs/scaleout.md) on the given
+# queues; DAGSTER_HOME (holding deploy/dagster.yaml) and DAGSTER_PG_URL must be set:
+# make worker QUEUES=api,cpu
+QUEUES ?= api,cpu
+worker: $(VENV)/.installed
+	deploy/worker $(QUEUES)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,12 @@ def dagster_instance_per_module(tmp_path_factory):
     os.environ["DAGSTER_HOME"] = str(home)
     yield home
     os.environ["DAGSTER_HOME"] = before
+
+
+@pytest.fixture
+def s3_server(tmp_path_factory) -> Iterator[str]:
+    """The endpoint URL of an S3-compatible server (moto) of the test's own, on loopback."""
+    from tests.services import moto_s3
+
+    with moto_s3(tmp_path_factory.mktemp("s3")) as endpoint:
+        yield endpoint

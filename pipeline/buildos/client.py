@@ -12,12 +12,16 @@ import contextlib
 import json
 import random
 import time
+import typing
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
+
+if typing.TYPE_CHECKING:
+    from pipeline.fleet import FleetBudget
 
 SESSION_CODES = {"UNAUTHORIZED", "SESSION_EXPIRED"}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -196,10 +200,11 @@ class DeploymentLimits:
 class DeploymentGate:
     """The shared side of `DeploymentLimits`, handed to every client of one run."""
 
-    def __init__(self, limits: DeploymentLimits | None = None):
+    def __init__(self, limits: DeploymentLimits | None = None, fleet: FleetBudget | None = None):
         self.limits = limits = limits or DeploymentLimits()
         self.in_flight = asyncio.Semaphore(max(limits.max_in_flight, 1))
         self.bucket = TokenBucket(limits.requests_per_second, limits.burst)
+        self.fleet = fleet  # the budget every worker of the fleet shares (pipeline.fleet)
 
 
 class BuildOSClient:
@@ -379,6 +384,8 @@ class BuildOSClient:
     ) -> httpx.Response:
         await self._bucket.take()
         await self._gate.bucket.take()
+        if self._gate.fleet is not None:
+            await self._gate.fleet.acquire(time.monotonic() + self.settings.request_deadline)
         await self.concurrency.acquire()
         healthy = False
         try:
