@@ -47,7 +47,24 @@ class AccountBuild:
     checks: list[CheckOutcome] = field(default_factory=list)
 
     @property
-    def failing_checks(self) -> list[CheckOutcome]:
+    BUILD_ERROR = ("(build)", "the_models_built")  # (model, test) of a build that raised
+
+
+def record_build_error(con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
+    """A build that raised counts as a failing check: the account is not released until a
+    build succeeds (its marts may be half rebuilt)."""
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass  # no transaction was open
+    con.execute(CHECKS_DDL)
+    con.execute(
+        "insert or replace into meta.check_results values (?, ?, 1, ?, ?)",
+        [*BUILD_ERROR, f"{type(error).__name__}: {error}"[:2000], datetime.now(UTC)],
+    )
+
+
+def failing_checks(self) -> list[CheckOutcome]:
         return [c for c in self.checks if c.failing]
 
 
@@ -79,6 +96,7 @@ def build_account(
     if knows_changes:
         model_build.write_account_fingerprints(con, model_build.account_fingerprints(con))
     con.execute(CHECKS_DDL)
+    con.execute("delete from meta.check_results where model = ?", [BUILD_ERROR[0]])
     touched: set[str] = set()
     # A test that reads another model (a relationship's target) waits until that is built.
     waiting: list[tuple[Model, object, bool]] = []
@@ -128,6 +146,23 @@ def _check(con, model: Model, tests, changed: bool) -> list[CheckOutcome]:
         )
         outcomes.append(CheckOutcome(model.relation, test.name, failing, sample, True))
     return outcomes
+
+
+BUILD_ERROR = ("(build)", "the_models_built")  # (model, test) of a build that raised
+
+
+def record_build_error(con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
+    """A build that raised counts as a failing check: the account is not released until a
+    build succeeds (its marts may be half rebuilt)."""
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass  # no transaction was open
+    con.execute(CHECKS_DDL)
+    con.execute(
+        "insert or replace into meta.check_results values (?, ?, 1, ?, ?)",
+        [*BUILD_ERROR, f"{type(error).__name__}: {error}"[:2000], datetime.now(UTC)],
+    )
 
 
 def failing_checks(con: duckdb.DuckDBPyConnection, models: Collection[str] | None = None):

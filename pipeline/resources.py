@@ -147,7 +147,29 @@ class BuildOSResource(dg.ConfigurableResource):
             only,
         )
 
+    def fleet(self):
+        """The request budget every worker shares (BUILDOS_FLEET_REDIS_URL and
+        BUILDOS_FLEET_REQUESTS_PER_SECOND), or None."""
+        from pipeline.fleet import fleet_from_env
+
+        return fleet_from_env()
+
     def _entries(self) -> list[dict]:
+        if not self.accounts_json and not (self.email or self.api_key):
+            # A registry file or table (pipeline/registry.py), when one is configured.
+            from pipeline.registry import load_registry
+
+            registered = load_registry()
+            if registered:
+                return [
+                    {
+                        "account_id": e.account_id,
+                        "email": e.email,
+                        "password": e.password,
+                        "api_key": e.api_key,
+                    }
+                    for e in registered
+                ]
         if self.accounts_json:
             try:
                 entries = orjson.loads(self.accounts_json)
@@ -201,6 +223,11 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     written only by that account's partition, so accounts never wait on one another."""
 
     path: str = DEFAULT_DB
+    # Each account's steps hold its lease while they write its file: a PostgreSQL advisory
+    # lock with `lease_url` (BUILDOS_LEASE_URL; workers on several machines), else a file lock
+    # beside the account's file. A step waits this long for a lease another run holds.
+    lease_url: str | None = None
+    lease_wait_seconds: float = 900.0
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return warehouse.connect(self.path, read_only=read_only)
@@ -218,11 +245,32 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     def connect_account(self, account_id: str, read_only: bool = False):
         return warehouse.connect(self.account_path(account_id), read_only=read_only)
 
+    def lease(self, account_id: str):
+        """The account's lease (pipeline/leases.py): no other step writes its file meanwhile."""
+        from pipeline.leases import account_lease
+
+        return account_lease(
+            account_id, root=self.root, url=self.lease_url, wait_seconds=self.lease_wait_seconds
+        )
+
+    @contextmanager
+    def account(self, account_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The account's file, opened for writing under its lease."""
+        with self.lease(account_id):
+            con = self.connect_account(account_id)
+            try:
+                yield con
+            finally:
+                con.close()
+
 
 def warehouse_from_env() -> DuckDBWarehouse:
+    fields = {}
     if os.environ.get("BUILDOS_ANALYTICS_DB"):
-        return DuckDBWarehouse(path=dg.EnvVar("BUILDOS_ANALYTICS_DB"))
-    return DuckDBWarehouse()
+        fields["path"] = dg.EnvVar("BUILDOS_ANALYTICS_DB")
+    if os.environ.get("BUILDOS_LEASE_URL"):
+        fields["lease_url"] = dg.EnvVar("BUILDOS_LEASE_URL")
+    return DuckDBWarehouse(**fields)
 
 
 DEFAULT_EFFORT_WEIGHTS = {"micro": 1.0, "small": 2.0, "medium": 3.0, "large": 5.0, "epic": 8.0}

@@ -469,16 +469,18 @@ def sync_accounts(
     progress: Progress | None = None,
     limits: DeploymentLimits | None = None,
     full_for: Callable[[str | None], bool] | None = None,
+    fleet=None,
 ) -> list[SyncResult | BaseException]:
     """Sync each account into the connection `open_account(account_id)` gives (its own file,
     or a cursor on a shared one), `options.account_concurrency` at a time, under one
     deployment gate. `full_for(account_id)` may ask a full reconciliation of one account.
+    `fleet` is the request budget shared by every worker (pipeline.fleet), if any.
     Every account runs to its end; each one's result or error is returned in order."""
-    return asyncio.run(_run_accounts(accounts, open_account, options, progress, limits, full_for))
+    gate = DeploymentGate(limits or DeploymentLimits(), fleet=fleet)
+    return asyncio.run(_run_accounts(accounts, open_account, options, progress, gate, full_for))
 
 
-async def _run_accounts(accounts, open_account, options, progress, limits, full_for):
-    gate = DeploymentGate(limits or DeploymentLimits())
+async def _run_accounts(accounts, open_account, options, progress, gate, full_for):
     slots = asyncio.Semaphore(max(options.account_concurrency, 1))
     merge_lock = asyncio.Lock()  # merges on one machine's cores would only queue
 
