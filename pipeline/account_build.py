@@ -10,6 +10,7 @@ failing check is not released, and the shared layer keeps its previous rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -47,24 +48,7 @@ class AccountBuild:
     checks: list[CheckOutcome] = field(default_factory=list)
 
     @property
-    BUILD_ERROR = ("(build)", "the_models_built")  # (model, test) of a build that raised
-
-
-def record_build_error(con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
-    """A build that raised counts as a failing check: the account is not released until a
-    build succeeds (its marts may be half rebuilt)."""
-    try:
-        con.execute("rollback")
-    except duckdb.Error:
-        pass  # no transaction was open
-    con.execute(CHECKS_DDL)
-    con.execute(
-        "insert or replace into meta.check_results values (?, ?, 1, ?, ?)",
-        [*BUILD_ERROR, f"{type(error).__name__}: {error}"[:2000], datetime.now(UTC)],
-    )
-
-
-def failing_checks(self) -> list[CheckOutcome]:
+    def failing_checks(self) -> list[CheckOutcome]:
         return [c for c in self.checks if c.failing]
 
 
@@ -154,10 +138,8 @@ BUILD_ERROR = ("(build)", "the_models_built")  # (model, test) of a build that r
 def record_build_error(con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
     """A build that raised counts as a failing check: the account is not released until a
     build succeeds (its marts may be half rebuilt)."""
-    try:
+    with suppress(duckdb.Error):  # no transaction may be open
         con.execute("rollback")
-    except duckdb.Error:
-        pass  # no transaction was open
     con.execute(CHECKS_DDL)
     con.execute(
         "insert or replace into meta.check_results values (?, ?, 1, ?, ?)",
