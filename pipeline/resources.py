@@ -155,21 +155,32 @@ class BuildOSResource(dg.ConfigurableResource):
         return fleet_from_env()
 
     def _entries(self) -> list[dict]:
-        if not self.accounts_json and not (self.email or self.api_key):
-            # A registry file or table (pipeline/registry.py), when one is configured.
-            from pipeline.registry import load_registry
+        from pipeline.registry import load_registry
 
-            registered = load_registry()
-            if registered:
-                return [
-                    {
-                        "account_id": e.account_id,
-                        "email": e.email,
-                        "password": e.password,
-                        "api_key": e.api_key,
-                    }
-                    for e in registered
-                ]
+        registry = None
+        if self.accounts_json:
+            # With an id in every entry, the registry's rules apply (`password_env`,
+            # `api_key_env`); entries without one are asked their id by a login.
+            try:
+                listed = orjson.loads(self.accounts_json)
+            except orjson.JSONDecodeError as exc:
+                raise ValueError("BUILDOS_ACCOUNTS is not a JSON list of credentials") from exc
+            if isinstance(listed, list) and all(
+                isinstance(e, dict) and e.get("account_id") for e in listed
+            ):
+                registry = load_registry({**os.environ, "BUILDOS_ACCOUNTS": self.accounts_json})
+        elif not (self.email or self.api_key):
+            registry = load_registry() or None  # a registry file or table, when configured
+        if registry is not None:
+            return [
+                {
+                    "account_id": e.account_id,
+                    "email": e.email,
+                    "password": e.password,
+                    "api_key": e.api_key,
+                }
+                for e in registry
+            ]
         if self.accounts_json:
             try:
                 entries = orjson.loads(self.accounts_json)
