@@ -2,7 +2,8 @@
 the ratios between scales.
 
     .venv/bin/python bench/models.py --scales small,medium,large    # about 6 minutes on 2 cores
-    .venv/bin/python bench/models.py --scales small,medium --repeats 3
+    .venv/bin/python bench/models.py --scales small,medium --repeats 3 --profile
+    .venv/bin/python bench/models.py --scales small,medium --per-account --repeats 3
 
 Peers: the smaller scale (does twice the data cost at most 2.2x the time?) and, for the
 no-change rebuild, the full build of the same data in the same process. Data: the sandbox
@@ -10,7 +11,13 @@ simulator's workspace, landed through the sync's own parsing and landing code (n
 measures the models, not the API). The large scale is the medium workspace replicated under
 new account ids (five times the data with the same shape). Each build runs in a fresh process,
 so its peak RSS is the build's; repeats are interleaved across scales because the machine is
-shared, and the median is reported.
+shared, and the median is reported. `--profile` prints the models that took longest (median
+seconds of the full build at each scale).
+
+`--per-account` measures the production shape as well: each account in a DuckDB file of its own
+(the scale's database split by account_id), built one file after another in one process as a
+partition step runs them; full build and no-change rebuild are summed over the files, and
+interleaved with the one-file build of the same data (its peer).
 """
 
 from __future__ import annotations
@@ -109,6 +116,39 @@ def replicate(db: Path, copies: int) -> None:
     con.close()
 
 
+def split_accounts(db: Path) -> list[Path]:
+    """The database as one file per account (kept beside it), every table the sync writes
+    holding only that account's rows."""
+    folder = db.with_name(f"{db.stem}-per-account")
+    if folder.exists():
+        return sorted(folder.glob("*.duckdb"))
+    folder.mkdir()
+    source = warehouse.connect(db, read_only=True)
+    accounts = [
+        a for (a,) in source.execute("select distinct account_id from meta.sync_runs").fetchall()
+    ]
+    tables = source.execute(
+        "select schema_name || '.' || table_name from duckdb_columns() where database_name = ? "
+        "and column_name = 'account_id' and schema_name in ('raw', 'buildos', 'history', 'meta')",
+        [warehouse.CATALOG],
+    ).fetchall()
+    source.close()
+    paths = []
+    for number, account in enumerate(sorted(accounts)):
+        path = folder / f"account-{number:02d}.duckdb"
+        con = warehouse.connect(path)
+        ensure_tables(con)
+        con.execute(f"attach '{db}' as source (read_only)")  # a path we made
+        for (table,) in tables:
+            con.execute(
+                f"insert into {table} by name select * from source.{table} where account_id = ?",
+                [account],
+            )
+        con.close()
+        paths.append(path)
+    return paths
+
+
 def prepare(scale: str, data: Path) -> Path:
     """The landed database of a scale (kept in `data` between runs when it is given)."""
     db = data / f"{scale}.duckdb"
@@ -138,6 +178,7 @@ def build(db: Path, memory_limit: str | None) -> None:
     started = time.perf_counter()
     results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
     seconds = time.perf_counter() - started
+    models = {name: r.seconds for name, r in results.items()}
     peak_mb = _peak_rss_mb()
     started = time.perf_counter()
     again = build_all(con, DEFAULT_EFFORT_WEIGHTS)
@@ -158,22 +199,64 @@ def build(db: Path, memory_limit: str | None) -> None:
                 "logs": counts["buildos.logs"],
                 "history_rows": counts["history.tasks"],
                 "burndown_rows": results["marts.fct_burndown_daily"].rows,
+                "models": models,
             }
         )
     )
 
 
-def build_in_fresh_process(db: Path, work: Path, memory_limit: str | None) -> dict:
-    copy = work / f"build-{db.name}"
-    shutil.copy(db, copy)
+def build_accounts(paths: list[Path], memory_limit: str | None) -> None:
+    """Each account's file built in turn, then each rebuilt with nothing changed, every time
+    on a connection of its own, as a partition step opens them (child process)."""
+    seconds = unchanged_seconds = 0.0
+    rebuilt = 0
+    for path in paths:
+        con = warehouse.connect(path)
+        configure(con, memory_limit)
+        started = time.perf_counter()
+        build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
+        seconds += time.perf_counter() - started
+        con.close()
+    peak_mb = _peak_rss_mb()
+    for path in paths:
+        con = warehouse.connect(path)
+        configure(con, memory_limit)
+        started = time.perf_counter()
+        again = build_all(con, DEFAULT_EFFORT_WEIGHTS)
+        unchanged_seconds += time.perf_counter() - started
+        rebuilt += sum(r.accounts_rebuilt for r in again.values())
+        con.close()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "unchanged_seconds": unchanged_seconds,
+                "rebuilt_when_unchanged": rebuilt,
+                "files": len(paths),
+            }
+        )
+    )
+
+
+def build_in_fresh_process(
+    dbs: list[Path], work: Path, memory_limit: str | None, per_account: bool = False
+) -> dict:
+    """Build copies of `dbs` in a child process: one database (--build), or account files one
+    after another (--build-accounts)."""
+    copies = [work / f"build-{db.parent.name}-{db.name}" for db in dbs]
+    for db, copy in zip(dbs, copies, strict=True):
+        shutil.copy(db, copy)
     try:
-        command = [sys.executable, __file__, "--build", str(copy)]
+        flag = "--build-accounts" if per_account else "--build"
+        command = [sys.executable, __file__, flag, ",".join(str(c) for c in copies)]
         if memory_limit:
             command += ["--memory-limit", memory_limit]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     finally:
-        copy.unlink(missing_ok=True)
-        shutil.rmtree(f"{copy}.tmp", ignore_errors=True)
+        for copy in copies:
+            copy.unlink(missing_ok=True)
+            shutil.rmtree(f"{copy}.tmp", ignore_errors=True)
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -190,6 +273,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="builds per scale, interleaved")
     parser.add_argument("--data", help="keep the landed databases here between runs")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit (default: the models' own)")
+    parser.add_argument(
+        "--per-account", action="store_true", help="also build one file per account, in turn"
+    )
+    parser.add_argument("--profile", action="store_true", help="print the slowest models")
     args = parser.parse_args()
     scales = [s for s in SCALES if s in args.scales.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-models-"))
@@ -198,11 +285,17 @@ def main() -> None:
     try:
         started = time.perf_counter()
         dbs = {scale: prepare(scale, data) for scale in scales}
+        files = {scale: split_accounts(dbs[scale]) for scale in scales if args.per_account}
         print(f"data prepared in {time.perf_counter() - started:.0f}s (not part of the figures)")
         runs: dict[str, list[dict]] = {scale: [] for scale in scales}
+        split: dict[str, list[dict]] = {scale: [] for scale in files}
         for _ in range(args.repeats):
             for scale in scales:
-                runs[scale].append(build_in_fresh_process(dbs[scale], work, args.memory_limit))
+                runs[scale].append(build_in_fresh_process([dbs[scale]], work, args.memory_limit))
+                if scale in files:
+                    split[scale].append(
+                        build_in_fresh_process(files[scale], work, args.memory_limit, True)
+                    )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results = {
@@ -225,6 +318,22 @@ def main() -> None:
             f"{r['unchanged_seconds'] / r['seconds']:>8.1%}"
             f"{r['seconds'] / r['tasks'] * 100_000:>14.2f}"
         )
+    if args.profile:
+        for scale, r in runs.items():
+            medians = {m: statistics.median(x["models"][m] for x in r) for m in r[0]["models"]}
+            slowest = sorted(medians.items(), key=lambda item: -item[1])[:8]
+            print(f"{scale} slowest: " + ", ".join(f"{m} {t:.2f}s" for m, t in slowest))
+    for scale, r in split.items():
+        full = statistics.median(x["seconds"] for x in r)
+        unchanged = statistics.median(x["unchanged_seconds"] for x in r)
+        one = results[scale]
+        print(
+            f"{scale} as {r[0]['files']} account files: build {full:.1f}s "
+            f"({full / one['seconds']:.2f}x the one-file build), peak "
+            f"{max(x['peak_mb'] for x in r):.0f} MB, no-change {unchanged:.2f}s "
+            f"({unchanged / full:.1%} of the build), {r[0]['rebuilt_when_unchanged']} rebuilt; "
+            f"per file {full / r[0]['files']:.2f}s and {unchanged / r[0]['files']:.3f}s"
+        )
     for smaller, larger in itertools.pairwise(scales):
         a, b = results[smaller], results[larger]
         data_ratio, time_ratio = b["tasks"] / a["tasks"], b["seconds"] / a["seconds"]
@@ -236,8 +345,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--build":
+    if len(sys.argv) >= 3 and sys.argv[1] in ("--build", "--build-accounts"):
         limit = sys.argv[4] if len(sys.argv) == 5 and sys.argv[3] == "--memory-limit" else None
-        build(Path(sys.argv[2]), limit)
+        paths = [Path(p) for p in sys.argv[2].split(",")]
+        if sys.argv[1] == "--build":
+            build(paths[0], limit)
+        else:
+            build_accounts(paths, limit)
     else:
         main()

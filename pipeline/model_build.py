@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class BuildResult:
     rows: int | None
     accounts_rebuilt: int
     accounts_removed: int
+    seconds: float = 0.0  # wall time of the build call, deciding included
 
 
 def default_memory_limit() -> str:
@@ -98,6 +100,20 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None:
     return [r[0] for r in rows] or None
 
 
+def _fingerprint_select(relation: str, columns: list[str], expression: str | None) -> str:
+    """The query of (account_id, fingerprint) over a source table with account_id: by default
+    a landed table's row count and its rows' content hashes (anything else: every column)."""
+    if expression is None:
+        landed = "payload_hash" in columns
+        identity = [c for c in IDENTITY_COLUMNS if c in columns]
+        hashed = f"hash({', '.join(identity)})" if landed else "hash(t)"
+        expression = f"count(*) || ':' || bit_xor({hashed})"
+    return (
+        f"select account_id, cast(({expression}) as varchar) from {relation} as t "
+        "where account_id is not null group by account_id"
+    )
+
+
 def _source_fingerprints(
     con: duckdb.DuckDBPyConnection, relation: str, expression: str | None
 ) -> dict[str, str]:
@@ -109,39 +125,52 @@ def _source_fingerprints(
     if "account_id" not in columns:
         ((value,),) = con.execute(f"select bit_xor(hash(t)) from {relation} as t").fetchall()
         return {ALL_ACCOUNTS: str(value)}
-    if expression is None:
-        # a landed table: its rows' content hashes; anything else: every column
-        landed = "payload_hash" in columns
-        identity = [c for c in IDENTITY_COLUMNS if c in columns]
-        hashed = f"hash({', '.join(identity)})" if landed else "hash(t)"
-        expression = f"count(*) || ':' || bit_xor({hashed})"
-    rows = con.execute(
-        f"select account_id, cast(({expression}) as varchar) from {relation} as t "
-        "where account_id is not null group by account_id"
-    ).fetchall()
+    rows = con.execute(_fingerprint_select(relation, columns, expression)).fetchall()
     return {account: str(value) for account, value in rows}
 
 
 def account_fingerprints(
     con: duckdb.DuckDBPyConnection, models: tuple[Model, ...] | None = None
 ) -> dict[str, str]:
-    """One fingerprint per account over every source table the models read."""
-    per_source: dict[str, dict[str, str]] = {}
+    """One fingerprint per account over every source table with account_id the models read
+    (the others, the settings tables, version the models that read them directly). One query
+    over all the tables, so DuckDB scans them side by side."""
+    columns = dict(
+        con.execute(
+            "select schema_name || '.' || table_name, list(column_name) from duckdb_columns() "
+            "where database_name = ? group by all",
+            [CATALOG],
+        ).fetchall()
+    )
+    selects: dict[str, str] = {}
     for model in models or load_models():
         for schema, table in model.refs:
-            key = f"{schema}.{table}|{model.fingerprint}"
-            if schema not in LAYERS and key not in per_source:  # two models read buildos.logs
-                per_source[key] = _source_fingerprints(con, f"{schema}.{table}", model.fingerprint)
-    accounts = sorted({a for values in per_source.values() for a in values} - {ALL_ACCOUNTS})
-    keys = sorted(per_source)
+            relation = f"{schema}.{table}"
+            key = f"{relation}|{model.fingerprint}"
+            if schema in LAYERS or key in selects or "account_id" not in columns.get(relation, []):
+                continue
+            select = _fingerprint_select(relation, columns[relation], model.fingerprint)
+            selects[key] = f"select ? as source, * from ({select})"
+    keys = sorted(selects)
+    per_source: dict[str, dict[str, str]] = {key: {} for key in keys}
+    if keys:
+        query = " union all ".join(selects[key] for key in keys)
+        for key, account, value in con.execute(query, keys).fetchall():
+            per_source[key][account] = str(value)
+    accounts = sorted({a for values in per_source.values() for a in values})
     return {a: _digest(*(f"{k}={per_source[k].get(a, '')}" for k in keys)) for a in accounts}
 
 
 def write_account_fingerprints(
     con: duckdb.DuckDBPyConnection, fingerprints: dict[str, str]
 ) -> None:
+    """Replace the stored fingerprints (left as they are when equal: a no-change refresh
+    writes nothing)."""
     for statement in STATE_DDL:
         con.execute(statement)
+    stored = con.execute("select account_id, fingerprint from meta.account_fingerprints")
+    if dict(stored.fetchall()) == fingerprints:
+        return
     now = datetime.now(UTC)
     con.execute("begin")
     con.execute("delete from meta.account_fingerprints")
@@ -327,6 +356,12 @@ def _rebuild_accounts(
 def build(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> BuildResult:
     """Bring one model up to date with what it reads (all of it when `full`). A model already
     up to date is "unchanged", a view too: its checks would read what they read last time."""
+    started = time.perf_counter()
+    result = _build(con, model, full)
+    return replace(result, seconds=time.perf_counter() - started)
+
+
+def _build(con: duckdb.DuckDBPyConnection, model: Model, full: bool) -> BuildResult:
     catalog = _catalog(con)
     versions = _versions(con, catalog, model)
     stored = {} if full else catalog.states.get(model.name, {})
