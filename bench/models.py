@@ -40,6 +40,7 @@ from pipeline import warehouse
 from pipeline.buildos.landing import AccountStage, ensure_tables
 from pipeline.buildos.records import ENTITIES
 from pipeline.model_build import build_all, configure
+from pipeline.models import load_models, run_test
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, generate_workspace
 from pipeline.sandbox.model import iso
@@ -175,9 +176,9 @@ def build(db: Path, memory_limit: str | None) -> None:
     """One full build of a fresh copy, then a rebuild with nothing changed (child process)."""
     con = warehouse.connect(db)
     configure(con, memory_limit)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     models = {name: r.seconds for name, r in results.items()}
     peak_mb = _peak_rss_mb()
     started = time.perf_counter()
@@ -192,6 +193,7 @@ def build(db: Path, memory_limit: str | None) -> None:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
                 "peak_mb": peak_mb,
                 "unchanged_seconds": unchanged_seconds,
                 "rebuilt_when_unchanged": sum(r.accounts_rebuilt for r in again.values()),
@@ -205,17 +207,30 @@ def build(db: Path, memory_limit: str | None) -> None:
     )
 
 
+def _checks(con, results: dict) -> tuple[float, int]:
+    """Run the .yml tests of every model that was not unchanged, as a partition step does
+    after the builds; (seconds, failing rows)."""
+    tests = [t for m in load_models() if results[m.relation].mode != "unchanged" for t in m.tests]
+    started = time.perf_counter()
+    failing = sum(run_test(con, test)[0] for test in tests)
+    return time.perf_counter() - started, failing
+
+
 def build_accounts(paths: list[Path], memory_limit: str | None) -> None:
-    """Each account's file built in turn, then each rebuilt with nothing changed, every time
-    on a connection of its own, as a partition step opens them (child process)."""
-    seconds = unchanged_seconds = 0.0
-    rebuilt = 0
+    """Each account's file built and checked in turn, then each rebuilt (and checked) with
+    nothing changed, every time on a connection of its own, as a partition step opens them
+    (child process)."""
+    seconds = cpu_seconds = unchanged_seconds = checks = unchanged_checks = 0.0
+    rebuilt = failing = 0
     for path in paths:
         con = warehouse.connect(path)
         configure(con, memory_limit)
-        started = time.perf_counter()
-        build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
         seconds += time.perf_counter() - started
+        cpu_seconds += time.process_time() - cpu_started
+        spent, failed = _checks(con, results)
+        checks, failing = checks + spent, failing + failed
         con.close()
     peak_mb = _peak_rss_mb()
     for path in paths:
@@ -224,6 +239,7 @@ def build_accounts(paths: list[Path], memory_limit: str | None) -> None:
         started = time.perf_counter()
         again = build_all(con, DEFAULT_EFFORT_WEIGHTS)
         unchanged_seconds += time.perf_counter() - started
+        unchanged_checks += _checks(con, again)[0]
         rebuilt += sum(r.accounts_rebuilt for r in again.values())
         con.close()
     print(
@@ -234,6 +250,10 @@ def build_accounts(paths: list[Path], memory_limit: str | None) -> None:
                 "unchanged_seconds": unchanged_seconds,
                 "rebuilt_when_unchanged": rebuilt,
                 "files": len(paths),
+                "cpu_seconds": cpu_seconds,
+                "checks_seconds": checks,
+                "unchanged_checks_seconds": unchanged_checks,
+                "failing_rows": failing,
             }
         )
     )
@@ -302,19 +322,20 @@ def main() -> None:
         scale: {
             **r[0],
             "seconds": statistics.median(x["seconds"] for x in r),
+            "cpu_seconds": statistics.median(x["cpu_seconds"] for x in r),
             "peak_mb": max(x["peak_mb"] for x in r),
             "unchanged_seconds": statistics.median(x["unchanged_seconds"] for x in r),
         }
         for scale, r in runs.items()
     }
     print(
-        f"{'scale':<8}{'tasks':>11}{'logs':>11}{'build s':>9}{'peak MB':>9}"
+        f"{'scale':<8}{'tasks':>11}{'logs':>11}{'build s':>9}{'CPU s':>7}{'peak MB':>9}"
         f"{'no-change s':>13}{'vs full':>9}{'s/100k tasks':>14}"
     )
     for scale, r in results.items():
         print(
             f"{scale:<8}{r['tasks']:>11,}{r['logs']:>11,}{r['seconds']:>9.1f}"
-            f"{r['peak_mb']:>9.0f}{r['unchanged_seconds']:>13.2f}"
+            f"{r['cpu_seconds']:>7.1f}{r['peak_mb']:>9.0f}{r['unchanged_seconds']:>13.2f}"
             f"{r['unchanged_seconds'] / r['seconds']:>8.1%}"
             f"{r['seconds'] / r['tasks'] * 100_000:>14.2f}"
         )
@@ -328,11 +349,18 @@ def main() -> None:
         unchanged = statistics.median(x["unchanged_seconds"] for x in r)
         one = results[scale]
         print(
-            f"{scale} as {r[0]['files']} account files: build {full:.1f}s "
-            f"({full / one['seconds']:.2f}x the one-file build), peak "
+            f"{scale} in {r[0]['files']} one-account files: build {full:.1f}s "
+            f"({full / one['seconds']:.2f}x the one-file build; CPU "
+            f"{statistics.median(x['cpu_seconds'] for x in r):.1f}s), peak "
             f"{max(x['peak_mb'] for x in r):.0f} MB, no-change {unchanged:.2f}s "
             f"({unchanged / full:.1%} of the build), {r[0]['rebuilt_when_unchanged']} rebuilt; "
             f"per file {full / r[0]['files']:.2f}s and {unchanged / r[0]['files']:.3f}s"
+        )
+        checks = statistics.median(x["checks_seconds"] for x in r)
+        print(
+            f"  checks after the build: {checks:.1f}s ({checks / full:.0%} of the build, "
+            f"{r[0]['failing_rows']} failing rows); after the no-change rebuild: "
+            f"{statistics.median(x['unchanged_checks_seconds'] for x in r):.2f}s"
         )
     for smaller, larger in itertools.pairwise(scales):
         a, b = results[smaller], results[larger]
