@@ -137,12 +137,12 @@ daily_deltas as (
         project_key,
         day_date,
         sum(sign) as scope_tasks,
-        sum(sign * (task_state = 'todo')::int) as todo_tasks,
-        sum(sign * (task_state = 'in_progress')::int) as in_progress_tasks,
-        sum(sign * (task_state = 'blocked')::int) as blocked_tasks,
-        sum(sign * (task_state = 'done')::int) as done_tasks,
+        sum(sign * cast(task_state = 'todo' as int)) as todo_tasks,
+        sum(sign * cast(task_state = 'in_progress' as int)) as in_progress_tasks,
+        sum(sign * cast(task_state = 'blocked' as int)) as blocked_tasks,
+        sum(sign * cast(task_state = 'done' as int)) as done_tasks,
         sum(sign * effort_weight) as scope_points,
-        sum(sign * effort_weight * (task_state = 'done')::int) as done_points,
+        sum(sign * effort_weight * cast(task_state = 'done' as int)) as done_points,
         sum(sign) filter (where has_age) as aged_wip_tasks,
         sum(sign * first_started_us) filter (where has_age) as aged_wip_first_started_us
     from deltas
