@@ -19,6 +19,7 @@ from pipeline.buildos.records import (
     EntitySpec,
     RecordError,
     arrow_types,
+    column_ddl,
     hash_text,
     payload_text,
     read_values,
@@ -61,7 +62,7 @@ def entity_ddl(spec: EntitySpec) -> list[str]:
     primary keys: the merge keeps them unique, and an index would make every commit pay for
     the rows already landed."""
     columns = table_columns(spec)
-    body = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
+    body = ",\n    ".join(column_ddl(name, kind) for name, kind in columns)
     statements = [
         f"create table if not exists raw.{spec.name} (\n"
         "    account_id varchar not null,\n    id varchar not null,\n"
@@ -77,6 +78,27 @@ def entity_ddl(spec: EntitySpec) -> list[str]:
             "    valid_from timestamptz not null,\n    valid_to timestamptz\n)"
         )
     return statements
+
+
+class DeferredCheckpoints:
+    """Checkpoints held back while a sync lands, and one at its end. DuckDB checkpoints when
+    the WAL passes 16 MiB, and each checkpoint rewrites the tables' last, still growing row
+    groups: an account landed in groups left a third of its file as free blocks, and did that
+    writing again for every group. `checkpoint_threshold` is the database's setting, so the
+    previous value is put back (a database shared by accounts checkpoints as before once the
+    first of them ends)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        [(self.previous,)] = con.execute(
+            "select current_setting('checkpoint_threshold')"
+        ).fetchall()
+        con.execute("set checkpoint_threshold = ?", ["1TB"])
+
+    def end(self) -> None:
+        """Put the setting back and checkpoint what the sync landed (its WAL into the file)."""
+        self.con.execute("set checkpoint_threshold = ?", [self.previous])
+        self.con.execute("checkpoint")
 
 
 class _Columns:

@@ -160,13 +160,17 @@ async def _sync_session(client, con, options, report, result, merge_lock, starte
         record_run(con, _run_row(result, started, client, "running"))
         stage = landing.AccountStage(con, account_id, result.sync_id, started)
         lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
+        checkpoints = landing.DeferredCheckpoints(con)
         try:
-            waiting = await _sync(client, stage, lander, state, full, options, result, report)
+            try:
+                waiting = await _sync(client, stage, lander, state, full, options, result, report)
+            finally:
+                await lander.wait()
+                _finish(result, client, stage)
+            await lander.land()  # the account-level records and removals, last
+            forget_absences(con, account_id, waiting)
         finally:
-            await lander.wait()
-            _finish(result, client, stage)
-        await lander.land()  # the account-level records and removals, last
-        forget_absences(con, account_id, waiting)
+            await asyncio.to_thread(checkpoints.end)
         _finish(result, client, stage)
     return full
 
