@@ -16,8 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
+from httpx_aiohttp import AiohttpTransport
 
 SESSION_CODES = {"UNAUTHORIZED", "SESSION_EXPIRED"}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -234,7 +236,7 @@ class BuildOSClient:
             base_url=settings.base_url.rstrip("/"),
             timeout=timeout,
             headers=headers,
-            transport=transport,
+            transport=transport or aiohttp_transport(settings.max_concurrency),
             limits=httpx.Limits(
                 max_connections=settings.max_concurrency,
                 max_keepalive_connections=settings.max_concurrency,
@@ -302,11 +304,12 @@ class BuildOSClient:
             retry_after = None
             try:
                 response = await self._send(method, path, params=params, json=json)
-            except httpx.TimeoutException as exc:
-                detail = f": {exc}" if str(exc) else ""
-                cause, error = "timeout", f"timed out ({type(exc).__name__}{detail})"
             except httpx.TransportError as exc:
-                cause, error = "connection", f"connection failed ({type(exc).__name__})"
+                if isinstance(exc, httpx.TimeoutException) and not _dropped(exc):
+                    detail = f": {exc}" if str(exc) else ""
+                    cause, error = "timeout", f"timed out ({type(exc).__name__}{detail})"
+                else:
+                    cause, error = "connection", f"connection failed ({type(exc).__name__})"
             else:
                 payload = _json(response)
                 status = response.status_code
@@ -444,6 +447,25 @@ class BuildOSClient:
                 return pager.items
             next_offset = data.get("nextOffset")
             offset = _int(next_offset) if next_offset is not None else offset + len(batch)
+
+
+def aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
+    """The network under the httpx client: aiohttp's connection pool, sized like httpx's
+    would be. Cookies stay httpx's alone (a second jar inside aiohttp would keep sending a
+    session that a re-login has replaced)."""
+
+    def session() -> aiohttp.ClientSession:  # made on the first request, inside the loop
+        connector = aiohttp.TCPConnector(limit=max_connections)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    return AiohttpTransport(client=session)
+
+
+def _dropped(error: httpx.TransportError) -> bool:
+    """A connection the server closed, which the aiohttp transport reports as a connect
+    timeout: a dropped connection, not a timeout."""
+    cause = error.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError)
 
 
 class Pager:
