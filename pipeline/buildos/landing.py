@@ -119,18 +119,22 @@ class _Columns:
         self.hashes.append(hash_text(text))
         self.payloads.append(text.decode())
 
-    def to_arrow(self, first_seq: int) -> pa.Table:
+    def to_arrow(self) -> pa.Table:
+        """The staged records as one Arrow table, each id once: the same record staged twice
+        (pages shifting under the sync) keeps the last one staged. Checked here, where a set
+        of the ids costs little, so the merge needs no window over every staged row."""
         arrays = [
             pa.array(values, type=kind)
             for values, kind in zip(self.values, arrow_types(self.spec), strict=True)
         ]
-        arrays += [
-            pa.array(self.hashes, pa.string()),
-            pa.array(self.payloads, pa.string()),
-            pa.array(range(first_seq, first_seq + len(self)), pa.int64()),
-        ]
-        names = [*self.spec.row_names, "payload_hash", "payload", "_seq"]
-        return pa.Table.from_arrays(arrays, names=names)
+        arrays += [pa.array(self.hashes, pa.string()), pa.array(self.payloads, pa.string())]
+        names = [*self.spec.row_names, "payload_hash", "payload"]
+        table = pa.Table.from_arrays(arrays, names=names)
+        ids = self.values[0]  # every entity's id is its first column
+        if len(set(ids)) < len(ids):
+            last = {record_id: index for index, record_id in enumerate(ids)}
+            table = table.take(sorted(last.values()))
+        return table
 
 
 class _Group:
@@ -261,7 +265,7 @@ class AccountStage:
         try:
             for name, columns in group.pending.items():
                 if len(columns):
-                    con.register(f"stage_{name}", columns.to_arrow(0))
+                    con.register(f"stage_{name}", columns.to_arrow())
                     try:
                         landed[name] = _merge_entity(con, ENTITIES[name])
                     finally:
