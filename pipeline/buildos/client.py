@@ -298,12 +298,9 @@ class BuildOSClient:
         attempt = 0
         while True:
             attempt += 1
-            if not login:
-                await self._session_ready.wait()
-            generation = self._session_generation
             retry_after = None
             try:
-                response = await self._send(method, path, params=params, json=json)
+                response, generation = await self._send(method, path, params, json, login)
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.TimeoutException) and not _dropped(exc):
                     detail = f": {exc}" if str(exc) else ""
@@ -378,11 +375,21 @@ class BuildOSClient:
         return delay
 
     async def _send(
-        self, method: str, path: str, params: dict | None, json: dict | None
-    ) -> httpx.Response:
+        self, method: str, path: str, params: dict | None, json: dict | None, login: bool
+    ) -> tuple[httpx.Response, int]:
+        """The answer, and the session generation the request went out with."""
         await self._bucket.take()
         await self._gate.bucket.take()
-        await self.concurrency.acquire()
+        while True:
+            await self.concurrency.acquire()
+            # Checked with the slot in hand, not before queueing for it: a request that
+            # queued before an expiry must not go out during the re-login (without a cookie,
+            # or with the old one) and come back 401, as every freed slot would let one do.
+            if login or self._session_ready.is_set():
+                break
+            await self.concurrency.release(healthy=False)
+            await self._session_ready.wait()
+        generation = self._session_generation
         healthy = False
         try:
             async with self._gate.in_flight:
@@ -396,7 +403,7 @@ class BuildOSClient:
                     ) from None
                 self.stats.responses_bytes += len(response.content)
                 healthy = response.status_code < 400
-                return response
+                return response, generation
         finally:
             await self.concurrency.release(healthy)
 
