@@ -80,24 +80,35 @@ def entity_ddl(spec: EntitySpec) -> list[str]:
     return statements
 
 
-class DeferredCheckpoints:
-    """Checkpoints held back while a sync lands, and one at its end. DuckDB checkpoints when
-    the WAL passes 16 MiB, and each checkpoint rewrites the tables' last, still growing row
-    groups: an account landed in groups left a third of its file as free blocks, and did that
-    writing again for every group. `checkpoint_threshold` is the database's setting, so the
-    previous value is put back (a database shared by accounts checkpoints as before once the
-    first of them ends)."""
+class SyncDatabaseSettings:
+    """The database's settings while a sync lands, put back at its end (they are the
+    database's, not the connection's; a database shared by accounts gets them back once the
+    first of them ends).
+
+    - Checkpoints held back, and one at the end. DuckDB checkpoints when the WAL passes
+      16 MiB, and each checkpoint rewrites the tables' last, still growing row groups: an
+      account landed in groups left a third of its file as free blocks, and did that writing
+      again for every group.
+    - A memory limit (`MEMORY_LIMIT`): by default DuckDB may keep 80% of the machine's memory
+      in its buffers, per database, and accounts syncing at once each have their own; what
+      passes the limit spills beside the file (`warehouse.connect` sets the folder)."""
+
+    MEMORY_LIMIT = "256MB"
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        [(self.previous,)] = con.execute(
-            "select current_setting('checkpoint_threshold')"
+        [self.previous] = con.execute(
+            "select current_setting('checkpoint_threshold'), current_setting('memory_limit')"
         ).fetchall()
         con.execute("set checkpoint_threshold = ?", ["1TB"])
+        con.execute("set memory_limit = ?", [self.MEMORY_LIMIT])
 
     def end(self) -> None:
-        """Put the setting back and checkpoint what the sync landed (its WAL into the file)."""
-        self.con.execute("set checkpoint_threshold = ?", [self.previous])
+        """Put the settings back and checkpoint what the sync landed (its WAL into the
+        file)."""
+        threshold, memory_limit = self.previous
+        self.con.execute("set checkpoint_threshold = ?", [threshold])
+        self.con.execute("set memory_limit = ?", [memory_limit])
         self.con.execute("checkpoint")
 
 
