@@ -68,7 +68,8 @@ def main() -> None:
     )
     print(f"  401 answers: {unauthorized:,} ({expiries} expiries + {extra:,} extra)")
     per_expiry = max(expiries, 1)
-    print(f"  extra 401s: {extra / requests:.1%} of all requests, {extra / per_expiry:.1f} per expiry")
+    share = extra / requests
+    print(f"  extra 401s: {share:.1%} of all requests, {extra / per_expiry:.1f} per expiry")
     print(f"  re-logins: {relogins} ({relogins / per_expiry:.2f} per expiry)")
     print(f"  statuses: {sorted({r.status for r in results})}")
 
