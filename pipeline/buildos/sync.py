@@ -56,8 +56,9 @@ class SyncOptions:
     braindump_lookback_days: int = 3  # re-read brain dumps this far back (status changes)
     brief_lookback_days: int = 3
     # Parsed rows of whole projects held before they are merged as one group (in the
-    # background while fetching goes on); bounds memory whatever the account's size.
-    flush_rows: int = 25_000
+    # background while fetching goes on); bounds memory whatever the account's size. Two
+    # groups are held at once (one filling, one merging), for each account syncing.
+    flush_rows: int = 10_000
     account_id: str | None = None  # needed with an API key (login tells it otherwise)
     # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
     # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
@@ -161,13 +162,17 @@ async def _sync_session(client, con, options, report, result, merge_lock, starte
         record_run(con, _run_row(result, started, client, "running"))
         stage = landing.AccountStage(con, account_id, result.sync_id, started)
         lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
+        database = landing.SyncDatabaseSettings(con)
         try:
-            waiting = await _sync(client, stage, lander, state, full, options, result, report)
+            try:
+                waiting = await _sync(client, stage, lander, state, full, options, result, report)
+            finally:
+                await lander.wait()
+                _finish(result, client, stage)
+            await lander.land()  # the account-level records and removals, last
+            forget_absences(con, account_id, waiting)
         finally:
-            await lander.wait()
-            _finish(result, client, stage)
-        await lander.land()  # the account-level records and removals, last
-        forget_absences(con, account_id, waiting)
+            await asyncio.to_thread(database.end)
         _finish(result, client, stage)
     return full
 
