@@ -144,7 +144,7 @@ def test_an_account_whose_checks_fail_keeps_its_last_release(partitioned, tmp_pa
     con = warehouse.connect(files[bad])
     # A done task without completed_at (the app never writes one), past the parser.
     con.execute(
-        "update buildos.tasks set completed_at = null where id = "
+        "update buildos.tasks set completed_at = null, payload_hash = 'changed' where id = "
         "(select min(id) from buildos.tasks where state_key = 'done')"
     )
     con.close()
