@@ -80,5 +80,7 @@ def connect(
     snapshot: int | None = None,
     alias: str = "lake",
 ) -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB connection with the lake attached."""
-    return attach(duckdb.connect(), settings, read_only=read_only, snapshot=snapshot, alias=alias)
+    """A new in-memory DuckDB connection with the lake attached (no terminal progress bar: a
+    commit's progress is the fan-in step's metadata)."""
+    con = duckdb.connect(config={"enable_progress_bar": False})
+    return attach(con, settings, read_only=read_only, snapshot=snapshot, alias=alias)
