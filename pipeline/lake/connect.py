@@ -82,5 +82,6 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection with the lake attached (no terminal progress bar: a
     commit's progress is the fan-in step's metadata)."""
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     return attach(con, settings, read_only=read_only, snapshot=snapshot, alias=alias)
