@@ -95,7 +95,8 @@ def build_account(
         changed = (
             not knows_changes
             or result.mode in ("full", "accounts")
-            or (result.mode == "view" and bool(reads & touched))
+            or result.mode == "view"  # a view is recreated only when what it reads changed
+            or bool(reads & touched)
         )
         if changed:
             touched.add(model.relation)

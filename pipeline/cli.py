@@ -232,7 +232,7 @@ def publish(
                 spreadsheets=spreadsheets,
             ),
         },
-        {"ops": {"account_release": {"config": {"allow_partial": allow_partial}}}},
+        {"ops": {"accounts__release": {"config": {"allow_partial": allow_partial}}}},
         raise_on_error=False,
     )
     _echo(summary.check_lines(result))

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline.definitions import defs
 from pipeline.partitions import ACCOUNTS, range_tags
 from pipeline.paths import PROJECT_ROOT
-from pipeline.resources import ProgressReporter
+from pipeline.resources import DuckDBWarehouse, ProgressReporter
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # The instance the CLI and `make ui` share: $DAGSTER_HOME, else dagster_home/ in the project
@@ -93,6 +93,31 @@ def _partitioned(keys: list[dg.AssetKey] | None) -> tuple[bool, bool]:
     return partitioned, any(graph.get(key).group_name == "buildos" for key in keys)
 
 
+def _accounts_on_disk(warehouse) -> list[str]:
+    from pipeline import safety
+    from pipeline.resources import ACCOUNT_FILE
+
+    if not isinstance(warehouse, DuckDBWarehouse):
+        warehouse = warehouse.process_config_and_initialize()
+    folder = warehouse.root / "accounts"
+    found = []
+    for path in sorted(folder.glob(f"*/{ACCOUNT_FILE}")):
+        try:
+            found.append(safety.account_id(path.parent.name))
+        except safety.UnsafePathError:
+            continue  # not an account's folder
+    return found
+
+
+def _without_account_steps(keys: list[dg.AssetKey]) -> list[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return [
+        key
+        for key in keys
+        if graph.get(key).partitions_def is None and graph.get(key).group_name != "shared"
+    ]
+
+
 def materialize(
     asset_keys: Sequence[Sequence[str]] | None,
     resources: dict,
@@ -115,17 +140,26 @@ def materialize(
         tags = {}
         partitioned, syncs = _partitioned(keys)
         if partitioned:
-            # A sync registers the configured accounts; later steps take the registered ones.
+            # A sync registers the configured accounts; later steps take the registered ones,
+            # else the accounts whose files are beside the shared file.
             if syncs:
                 buildos = merged["buildos"].process_config_and_initialize()
                 partitions = register_accounts(instance, buildos.account_ids())
             else:
-                partitions = instance.get_dynamic_partitions(ACCOUNTS.name)
-            if not partitions:
-                raise NoAccounts(
-                    "no BuildOS account is registered yet: run `python -m pipeline sync` first"
+                partitions = instance.get_dynamic_partitions(ACCOUNTS.name) or register_accounts(
+                    instance, _accounts_on_disk(merged["warehouse"])
                 )
-            tags = range_tags(partitions[0], partitions[-1])
+            if partitions:
+                tags = range_tags(partitions[0], partitions[-1])
+            elif keys is not None and not syncs:
+                # No account at all: publish what the shared file holds. The fan-in is left
+                # out too: with no account registered it would empty the shared file.
+                keys = _without_account_steps(keys)
+                if not keys:
+                    raise NoAccounts("no BuildOS account is synced yet: run `pipeline sync`")
+                selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
+            else:
+                raise NoAccounts("no BuildOS account is configured")
         return dg.materialize(
             assets,
             resources=merged,

@@ -50,10 +50,21 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 
 def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    rows = con.execute(
+    [(released,)] = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'account_releases'"
+    ).fetchall()
+    # A file of every account that was not gathered by the fan-in (one modelled file, as the
+    # metric tests build) names each account's latest sync instead.
+    query = (
         "select account_id, sync_id, sync_mode, as_of_at, sync_status "
         "from meta.account_releases order by account_id"
-    ).fetchall()
+        if released
+        else "select account_id, sync_id, mode, server_now, status from meta.sync_runs "
+        "where status <> 'running' and account_id is not null qualify row_number() over "
+        "(partition by account_id order by started_at desc) = 1 order by account_id"
+    )
+    rows = con.execute(query).fetchall()
     # The sync each account's rows come from (pipeline/shared.py), with its status: a release
     # built past a partial or failed sync (publish --allow-partial) says so.
     return [

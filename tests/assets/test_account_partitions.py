@@ -211,7 +211,7 @@ def test_an_account_whose_latest_sync_is_partial_is_held_back_unless_allowed(par
     allowed = materialize(
         keys,
         {**resources, "warehouse": DuckDBWarehouse(path=str(shared))},
-        {"ops": {"account_release": {"config": {"allow_partial": True}}}},
+        {"ops": {"accounts__release": {"config": {"allow_partial": True}}}},
     )
     assert _metadata(allowed, "accounts/release")["held_back"] == 0
     manifest = handoff.current(files[partial].parent)

@@ -55,9 +55,11 @@ def test_the_manifest_describes_the_release(published):
     assert manifest["account_id"] is None
     con = warehouse.connect(db, read_only=True)
     try:
+        # The shared file names the release, and so the sync, each account's rows come from.
         syncs = con.execute(
-            "select account_id, sync_id from meta.sync_runs where status = 'succeeded'"
+            "select account_id, sync_id from meta.account_releases where sync_status = 'succeeded'"
         ).fetchall()
+        [(snapshot,)] = con.execute("select snapshot_id from meta.lake_snapshot").fetchall()
         for name, spec in manifest["tables"].items():
             types = dict(
                 (row[0], row[1]) for row in con.execute(f"describe marts.{name}").fetchall()
@@ -72,6 +74,7 @@ def test_the_manifest_describes_the_release(published):
         con.close()
     accounts = {account for account, _ in syncs}
     assert len(manifest["source"]) == len(accounts) == 3
+    assert manifest["lake_snapshot"] == snapshot
     for source in manifest["source"]:
         assert (source["account_id"], source["sync_id"]) in syncs
         assert source["mode"] in ("full", "incremental")
