@@ -40,8 +40,7 @@ def account_release(
         if not warehouse.account_path(account_id).exists():
             held[account_id] = "never synced"
             continue
-        con = warehouse.connect_account(account_id)
-        try:
+        with warehouse.account(account_id) as con:
             sync = latest_sync(con, account_id)
             failing = account_build.failing_checks(con)
             if sync is None:
@@ -60,8 +59,6 @@ def account_release(
                 else:
                     handoff.write(con, folder, account_id, MARTS, sync, version)
                     released.append(account_id)
-        finally:
-            con.close()
     for account_id, reason in held.items():
         context.log.warning(f"account {account_id} not released, keeps its last release: {reason}")
     return dg.MaterializeResult(

@@ -1,7 +1,7 @@
 """Ingest: one multi-asset, partitioned by account, that syncs BuildOS into each account's
 raw, current and history tables."""
 
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -9,6 +9,7 @@ import dagster as dg
 from pipeline.buildos import landing
 from pipeline.buildos.records import ENTITIES
 from pipeline.buildos.sync import SyncResult, sync_accounts
+from pipeline.leases import LeaseBusy
 from pipeline.partitions import ACCOUNTS, backfill_policy, reconcile_hour, run_account_ids
 from pipeline.resources import BuildOSResource, DuckDBWarehouse, ProgressReporter
 
@@ -112,16 +113,33 @@ def buildos_sync(
         finally:
             con.close()
 
-    with buildos.accounts(only=account_ids) as accounts:
-        outcomes = sync_accounts(
-            accounts, open_account, options, progress.update, buildos.deployment_limits(), full_for
-        )
-    results = [o for o in outcomes if isinstance(o, SyncResult)]
-    errors = {
+    errors: dict[str, str] = {}
+    with ExitStack() as leases:
+        # Every account's lease first, outside the event loop: an account another run holds
+        # past the wait is left out (and named), the others go on.
+        leased = []
+        for account_id in account_ids:
+            try:
+                leases.enter_context(warehouse.lease(account_id))
+                leased.append(account_id)
+            except LeaseBusy as busy:
+                errors[account_id] = f"{type(busy).__name__}: {busy}"
+        with buildos.accounts(only=leased) as accounts:
+            outcomes = sync_accounts(
+                accounts,
+                open_account,
+                options,
+                progress.update,
+                buildos.deployment_limits(),
+                full_for,
+                buildos.fleet(),
+            )
+    errors |= {
         account_id: f"{type(o).__name__}: {o}"
-        for account_id, o in zip(account_ids, outcomes, strict=True)
+        for account_id, o in zip(leased, outcomes, strict=True)
         if isinstance(o, BaseException)
     }
+    results = [o for o in outcomes if isinstance(o, SyncResult)]
     counts = _row_counts(warehouse, account_ids)
     for result in results:
         for example in result.quarantine_examples:

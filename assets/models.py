@@ -126,16 +126,16 @@ def account_models_with(marts_freshness: dg.FreshnessPolicy | None = None):
         account_ids = run_account_ids(context)
         builds: list[account_build.AccountBuild] = []
         previews: dict[str, str] = {}
+        failed: dict[str, str] = {}
         for number, account_id in enumerate(account_ids):
             progress.update("models: accounts", number, len(account_ids))
             if not warehouse.account_path(account_id).exists():
                 context.log.warning(f"account {account_id} has not been synced yet: no models")
                 continue
-            con = warehouse.connect_account(account_id)
-            try:
+            with warehouse.account(account_id) as con:
                 models.configure(con)
-                builds.append(
-                    account_build.build_account(
+                try:
+                    built = account_build.build_account(
                         con,
                         account_id,
                         list(MODELS),
@@ -145,18 +145,26 @@ def account_models_with(marts_freshness: dg.FreshnessPolicy | None = None):
                             dg.AssetCheckKey(dg.AssetKey(model.relation.split(".")), test) in checks
                         ),
                     )
-                )
+                except Exception as error:  # one account's failure is not the batch's
+                    account_build.record_build_error(con, error)
+                    failed[account_id] = f"{type(error).__name__}: {error}"
+                    context.log.error(f"account {account_id}: the models failed: {error}")
+                    continue
+                builds.append(built)
                 if not previews:
                     previews = {
                         relation: preview_markdown(con, relation)
                         for relation, result in builds[-1].results.items()
                         if result.rows is not None
                     }
-            finally:
-                con.close()
         progress.update("models: accounts", len(account_ids), len(account_ids))
         yield from _materializations(keys, builds, previews, models)
         yield from _check_results(checks, builds)
+        if failed and not builds:
+            raise RuntimeError(
+                "the models failed for every account of the run: "
+                + "; ".join(f"{a}: {e}" for a, e in failed.items())
+            )
 
     return account_models
 

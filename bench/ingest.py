@@ -8,15 +8,19 @@ Systems, each in a fresh process (so its peak RSS is its own) against one sandbo
 another process (so no system shares the server's GIL), every one authenticated with the
 accounts' Bearer keys:
 
-- ours: `run_sync` with the shipped defaults (a full sync into a new DuckDB file);
+- ours: the production shape with the shipped defaults: each account's full sync
+  (`sync_account`) into its own new DuckDB file, `account_concurrency` accounts at once under
+  one shared `DeploymentGate`; peak RSS is the process's, file size the sum of the files;
+- ours-shared-file (only with `--systems`): every account into one file through `run_sync`;
 - dlt `rest_api` with the Parquet loader, and with its default loader (insert_values), reading
   the same routes with the same paging into a new DuckDB file, 8 extract workers;
 - the raw crawl: the exact requests our sync made (recorded by the run before it), fetched
   with httpx and decoded with orjson, landing nothing, with our sync's in-flight limits.
 
 Records/s = rows landed in the entity tables (the same 12 entities for every system) / wall
-time; the script checks that every system landed the same counts. It also runs a no-change
-sync after ours and prints its requests and rows landed.
+time; CPU = the process's user + system seconds; the script checks that every system landed
+the same counts. It also runs a no-change sync after ours and prints its requests and rows
+landed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,7 +42,9 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-03-02T00:00:00+00:00"
+# "ours-shared-file" (every account into one file) is there to compare with, on request.
 SYSTEMS = ("ours", "dlt-parquet", "dlt-insert-values", "crawl")
+OURS = ("ours", "ours-shared-file")
 ENTITIES = (
     "projects",
     "tasks",
@@ -117,7 +124,44 @@ def file_mb(path: Path) -> float:
     return sum(sizes) / 1e6
 
 
-def run_ours(base_url: str, keys: list[dict], folder: Path) -> dict:
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def sync_per_account(accounts: list, folder: Path, options) -> list:
+    """The production shape: each account in its own DuckDB file, `account_concurrency`
+    accounts at once under one shared DeploymentGate, no merge lock shared across files (what
+    the partitioned asset does with `sync_account`)."""
+    import dataclasses
+
+    from pipeline import warehouse
+    from pipeline.buildos.client import DeploymentGate, DeploymentLimits
+    from pipeline.buildos.sync import sync_account
+
+    async def all_accounts() -> list:
+        gate = DeploymentGate(DeploymentLimits())
+        slots = asyncio.Semaphore(options.account_concurrency)
+
+        async def one(index: int, settings, account_id: str):
+            async with slots:
+                con = warehouse.connect(folder / f"ours-{index}.duckdb")
+                try:
+                    own = dataclasses.replace(options, account_id=account_id)
+                    return await sync_account(settings, con, own, gate=gate)
+                finally:
+                    con.close()
+
+        return await asyncio.gather(
+            *[one(i, settings, account_id) for i, (settings, account_id) in enumerate(accounts)]
+        )
+
+    return asyncio.run(all_accounts())
+
+
+def run_ours(base_url: str, keys: list[dict], folder: Path, shape: str) -> dict:
+    """Our full sync, then a no-change sync. `shape` "per-account": one file per account
+    (production); "shared-file": every account into one file through `run_sync`."""
     from pipeline import warehouse
     from pipeline.buildos import client as client_module
     from pipeline.buildos.client import ClientSettings
@@ -131,26 +175,45 @@ def run_ours(base_url: str, keys: list[dict], folder: Path) -> dict:
         return await original_get(self, path, params)
 
     client_module.BuildOSClient.get = recording_get
+    shared = None
     accounts = [
         (ClientSettings(base_url=base_url, api_key=k["api_key"]), k["account_id"]) for k in keys
     ]
-    db = folder / "ours.duckdb"
-    con = warehouse.connect(db)
-    started = time.perf_counter()
-    results = run_sync(accounts, con, SyncOptions(full=True))
+    if shape == "per-account":
+        files = [folder / f"ours-{i}.duckdb" for i in range(len(accounts))]
+
+        def sync(options):
+            return sync_per_account(accounts, folder, options)
+    else:
+        files = [folder / "ours.duckdb"]
+        shared = warehouse.connect(files[0])
+
+        def sync(options):
+            return run_sync(accounts, shared, options)
+
+    cpu, started = cpu_seconds(), time.perf_counter()
+    results = sync(SyncOptions(full=True))
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     peak = peak_rss_mb()
-    rows = {
-        name: con.execute(f"select count(*) from buildos.{name}").fetchone()[0] for name in ENTITIES
-    }
+    client_module.BuildOSClient.get = original_get
+    rows = dict.fromkeys(ENTITIES, 0)
+    for path in files:
+        con = shared or warehouse.connect(path, read_only=True)
+        for name in ENTITIES:
+            rows[name] += con.execute(f"select count(*) from buildos.{name}").fetchone()[0]
+        if con is not shared:
+            con.close()
     (folder / "calls.json").write_bytes(orjson.dumps(calls))
     per_account = [r.stats["duration_seconds"] for r in results]
-    noop = run_sync(accounts, con, SyncOptions())
-    con.close()
+    noop = sync(SyncOptions())
+    if shared is not None:
+        shared.close()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "peak_mb": peak,
-        "file_mb": file_mb(db),
+        "file_mb": sum(file_mb(path) for path in files),
         "rows": rows,
         "requests": sum(r.stats["requests"] for r in results),
         "account_seconds": per_account,
@@ -282,7 +345,7 @@ def run_dlt(base_url: str, keys: list[dict], folder: Path, file_format: str | No
         destination=dlt.destinations.duckdb(str(db)),
         dataset_name="buildos",
     )
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     for key in keys:  # one source per account (each has its own key)
         source = dlt_source(base_url, key["api_key"])
         if file_format:
@@ -290,6 +353,7 @@ def run_dlt(base_url: str, keys: list[dict], folder: Path, file_format: str | No
         else:
             pipeline.run(source)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     peak = peak_rss_mb()
     import duckdb
 
@@ -299,7 +363,13 @@ def run_dlt(base_url: str, keys: list[dict], folder: Path, file_format: str | No
         for name, tables in DLT_TABLES.items()
     }
     con.close()
-    return {"seconds": seconds, "peak_mb": peak, "file_mb": file_mb(db), "rows": rows}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_mb": peak,
+        "file_mb": file_mb(db),
+        "rows": rows,
+    }
 
 
 def run_crawl(base_url: str, keys: list[dict], folder: Path) -> dict:
@@ -341,16 +411,23 @@ def run_crawl(base_url: str, keys: list[dict], folder: Path) -> dict:
     async def crawl() -> None:
         await asyncio.gather(*[account(k, r) for k, r in by_key.items()])
 
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     asyncio.run(crawl())
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "requests": decoded}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds() - cpu,
+        "peak_mb": peak_rss_mb(),
+        "requests": decoded,
+    }
 
 
 def child_main(system: str, base_url: str, keys_json: str, folder: str) -> None:
     keys, work = json.loads(keys_json), Path(folder)
     if system == "ours":
-        out = run_ours(base_url, keys, work)
+        out = run_ours(base_url, keys, work, "per-account")
+    elif system == "ours-shared-file":
+        out = run_ours(base_url, keys, work, "shared-file")
     elif system == "dlt-parquet":
         out = run_dlt(base_url, keys, work, "parquet")
     elif system == "dlt-insert-values":
@@ -363,9 +440,9 @@ def child_main(system: str, base_url: str, keys_json: str, folder: str) -> None:
 def run_in_process(system: str, base_url: str, keys: list[dict], shared: Path) -> dict:
     with tempfile.TemporaryDirectory(dir=shared) as own:
         # The crawl reads the request log that the last run of ours left in `shared`.
-        folder = shared if system in ("ours", "crawl") else Path(own)
-        if system == "ours":
-            for leftover in shared.glob("ours.duckdb*"):
+        folder = shared if system in (*OURS, "crawl") else Path(own)
+        if system in OURS:
+            for leftover in shared.glob("ours*.duckdb*"):
                 leftover.unlink()
         done = subprocess.run(
             [sys.executable, __file__, "--child", system, base_url, json.dumps(keys), str(folder)],
@@ -383,30 +460,34 @@ def run_in_process(system: str, base_url: str, keys: list[dict], shared: Path) -
 
 def report(scale: int, runs: dict[str, list[dict]]) -> None:
     median = {s: statistics.median(r["seconds"] for r in runs[s]) for s in runs}
-    rows = {s: sum(runs[s][0]["rows"].values()) for s in runs if "rows" in runs[s][0]}
-    records = rows["ours"]
-    ours = runs["ours"][0]
+    lead = next(s for s in runs if s in OURS)  # the ratios are of the first of ours
+    ours = runs[lead][0]
+    records = sum(ours["rows"].values())
     print(
         f"\n## {scale} account(s) x 100 projects x 220 tasks: {ours['rows']['tasks']:,} tasks, "
         f"{records:,} records, {ours['requests']:,} requests; "
-        f"{len(runs['ours'])} interleaved repeat(s), median wall time"
+        f"{len(runs[lead])} interleaved repeat(s), median wall time"
     )
-    print("\n| system | wall | records/s | peak RSS | DuckDB file | all runs |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print("\n| system | wall | records/s | CPU | peak RSS | DuckDB file(s) | all runs |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for system, results in runs.items():
         peak = max(r["peak_mb"] for r in results)
         size = f"{results[0]['file_mb']:,.0f} MB" if "file_mb" in results[0] else "-"
+        cpu = statistics.median(r["cpu_seconds"] for r in results)
         every = ", ".join(f"{r['seconds']:.1f}" for r in results)
         print(
             f"| {system} | {median[system]:.1f} s | {records / median[system]:,.0f} | "
-            f"{peak:,.0f} MB | {size} | {every} |"
+            f"{cpu:.1f} s | {peak:,.0f} MB | {size} | {every} |"
         )
-    print("\nratios (median wall time):")
-    for peer in ("dlt-parquet", "dlt-insert-values"):
-        if peer in median:
-            print(f"  ours is {median[peer] / median['ours']:.2f}x faster than {peer}")
-            print(f"  file size ours / {peer}: {ours['file_mb'] / runs[peer][0]['file_mb']:.2f}")
-    print(f"  ours / raw crawl speed: {median['crawl'] / median['ours']:.2f}")
+    print(f"\nratios ({lead}, median wall time):")
+    for peer in ("ours-shared-file", "dlt-parquet", "dlt-insert-values"):
+        if peer in median and peer != lead:
+            print(f"  {lead} is {median[peer] / median[lead]:.2f}x faster than {peer}")
+            if "file_mb" in runs[peer][0]:
+                size = ours["file_mb"] / runs[peer][0]["file_mb"]
+                print(f"  file size {lead} / {peer}: {size:.2f}")
+    if "crawl" in median:
+        print(f"  {lead} / raw crawl speed: {median['crawl'] / median[lead]:.2f}")
     seconds = ours["account_seconds"]
     print(
         f"  per-account sync time: first {seconds[0]:.1f} s, last {seconds[-1]:.1f} s "
@@ -417,8 +498,8 @@ def report(scale: int, runs: dict[str, list[dict]]) -> None:
         f"({ours['noop_requests'] - ours['projects']} account-level), "
         f"{ours['noop_rows_landed']} rows landed, modes {ours['noop_modes']}"
     )
-    crawled = runs["crawl"][0]["requests"]
-    print(f"crawl requests: {crawled:,} (ours: {ours['requests']:,})")
+    if "crawl" in runs:
+        print(f"crawl requests: {runs['crawl'][0]['requests']:,} (ours: {ours['requests']:,})")
     print("row counts per entity (every system must land the same):")
     for system, results in runs.items():
         if "rows" in results[0]:
@@ -436,7 +517,7 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     args = parser.parse_args()
     systems = args.systems.split(",")
-    assert systems[0] == "ours" or "crawl" not in systems, "the crawl replays ours"
+    assert systems[0] in OURS or "crawl" not in systems, "the crawl replays ours"
     server = start_sandbox(args.scale, args.port)
     base_url = f"http://127.0.0.1:{args.port}"
     try:

@@ -2,7 +2,8 @@
 the ratios between scales.
 
     .venv/bin/python bench/models.py --scales small,medium,large    # about 6 minutes on 2 cores
-    .venv/bin/python bench/models.py --scales small,medium --repeats 3
+    .venv/bin/python bench/models.py --scales small,medium --repeats 3 --profile
+    .venv/bin/python bench/models.py --scales small,medium --per-account --repeats 3
 
 Peers: the smaller scale (does twice the data cost at most 2.2x the time?) and, for the
 no-change rebuild, the full build of the same data in the same process. Data: the sandbox
@@ -10,7 +11,13 @@ simulator's workspace, landed through the sync's own parsing and landing code (n
 measures the models, not the API). The large scale is the medium workspace replicated under
 new account ids (five times the data with the same shape). Each build runs in a fresh process,
 so its peak RSS is the build's; repeats are interleaved across scales because the machine is
-shared, and the median is reported.
+shared, and the median is reported. `--profile` prints the models that took longest (median
+seconds of the full build at each scale).
+
+`--per-account` measures the production shape as well: each account in a DuckDB file of its own
+(the scale's database split by account_id), built one file after another in one process as a
+partition step runs them; full build and no-change rebuild are summed over the files, and
+interleaved with the one-file build of the same data (its peer).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pipeline import warehouse
 from pipeline.buildos.landing import AccountStage, ensure_tables
 from pipeline.buildos.records import ENTITIES
 from pipeline.model_build import build_all, configure
+from pipeline.models import load_models, run_test
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, generate_workspace
 from pipeline.sandbox.model import iso
@@ -109,6 +117,39 @@ def replicate(db: Path, copies: int) -> None:
     con.close()
 
 
+def split_accounts(db: Path) -> list[Path]:
+    """The database as one file per account (kept beside it), every table the sync writes
+    holding only that account's rows."""
+    folder = db.with_name(f"{db.stem}-per-account")
+    if folder.exists():
+        return sorted(folder.glob("*.duckdb"))
+    folder.mkdir()
+    source = warehouse.connect(db, read_only=True)
+    accounts = [
+        a for (a,) in source.execute("select distinct account_id from meta.sync_runs").fetchall()
+    ]
+    tables = source.execute(
+        "select schema_name || '.' || table_name from duckdb_columns() where database_name = ? "
+        "and column_name = 'account_id' and schema_name in ('raw', 'buildos', 'history', 'meta')",
+        [warehouse.CATALOG],
+    ).fetchall()
+    source.close()
+    paths = []
+    for number, account in enumerate(sorted(accounts)):
+        path = folder / f"account-{number:02d}.duckdb"
+        con = warehouse.connect(path)
+        ensure_tables(con)
+        con.execute(f"attach '{db}' as source (read_only)")  # a path we made
+        for (table,) in tables:
+            con.execute(
+                f"insert into {table} by name select * from source.{table} where account_id = ?",
+                [account],
+            )
+        con.close()
+        paths.append(path)
+    return paths
+
+
 def prepare(scale: str, data: Path) -> Path:
     """The landed database of a scale (kept in `data` between runs when it is given)."""
     db = data / f"{scale}.duckdb"
@@ -135,9 +176,10 @@ def build(db: Path, memory_limit: str | None) -> None:
     """One full build of a fresh copy, then a rebuild with nothing changed (child process)."""
     con = warehouse.connect(db)
     configure(con, memory_limit)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    models = {name: r.seconds for name, r in results.items()}
     peak_mb = _peak_rss_mb()
     started = time.perf_counter()
     again = build_all(con, DEFAULT_EFFORT_WEIGHTS)
@@ -151,6 +193,7 @@ def build(db: Path, memory_limit: str | None) -> None:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
                 "peak_mb": peak_mb,
                 "unchanged_seconds": unchanged_seconds,
                 "rebuilt_when_unchanged": sum(r.accounts_rebuilt for r in again.values()),
@@ -158,22 +201,82 @@ def build(db: Path, memory_limit: str | None) -> None:
                 "logs": counts["buildos.logs"],
                 "history_rows": counts["history.tasks"],
                 "burndown_rows": results["marts.fct_burndown_daily"].rows,
+                "models": models,
             }
         )
     )
 
 
-def build_in_fresh_process(db: Path, work: Path, memory_limit: str | None) -> dict:
-    copy = work / f"build-{db.name}"
-    shutil.copy(db, copy)
+def _checks(con, results: dict) -> tuple[float, int]:
+    """Run the .yml tests of every model that was not unchanged, as a partition step does
+    after the builds; (seconds, failing rows)."""
+    tests = [t for m in load_models() if results[m.relation].mode != "unchanged" for t in m.tests]
+    started = time.perf_counter()
+    failing = sum(run_test(con, test)[0] for test in tests)
+    return time.perf_counter() - started, failing
+
+
+def build_accounts(paths: list[Path], memory_limit: str | None) -> None:
+    """Each account's file built and checked in turn, then each rebuilt (and checked) with
+    nothing changed, every time on a connection of its own, as a partition step opens them
+    (child process)."""
+    seconds = cpu_seconds = unchanged_seconds = checks = unchanged_checks = 0.0
+    rebuilt = failing = 0
+    for path in paths:
+        con = warehouse.connect(path)
+        configure(con, memory_limit)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
+        seconds += time.perf_counter() - started
+        cpu_seconds += time.process_time() - cpu_started
+        spent, failed = _checks(con, results)
+        checks, failing = checks + spent, failing + failed
+        con.close()
+    peak_mb = _peak_rss_mb()
+    for path in paths:
+        con = warehouse.connect(path)
+        configure(con, memory_limit)
+        started = time.perf_counter()
+        again = build_all(con, DEFAULT_EFFORT_WEIGHTS)
+        unchanged_seconds += time.perf_counter() - started
+        unchanged_checks += _checks(con, again)[0]
+        rebuilt += sum(r.accounts_rebuilt for r in again.values())
+        con.close()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "unchanged_seconds": unchanged_seconds,
+                "rebuilt_when_unchanged": rebuilt,
+                "files": len(paths),
+                "cpu_seconds": cpu_seconds,
+                "checks_seconds": checks,
+                "unchanged_checks_seconds": unchanged_checks,
+                "failing_rows": failing,
+            }
+        )
+    )
+
+
+def build_in_fresh_process(
+    dbs: list[Path], work: Path, memory_limit: str | None, per_account: bool = False
+) -> dict:
+    """Build copies of `dbs` in a child process: one database (--build), or account files one
+    after another (--build-accounts)."""
+    copies = [work / f"build-{db.parent.name}-{db.name}" for db in dbs]
+    for db, copy in zip(dbs, copies, strict=True):
+        shutil.copy(db, copy)
     try:
-        command = [sys.executable, __file__, "--build", str(copy)]
+        flag = "--build-accounts" if per_account else "--build"
+        command = [sys.executable, __file__, flag, ",".join(str(c) for c in copies)]
         if memory_limit:
             command += ["--memory-limit", memory_limit]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     finally:
-        copy.unlink(missing_ok=True)
-        shutil.rmtree(f"{copy}.tmp", ignore_errors=True)
+        for copy in copies:
+            copy.unlink(missing_ok=True)
+            shutil.rmtree(f"{copy}.tmp", ignore_errors=True)
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -190,6 +293,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="builds per scale, interleaved")
     parser.add_argument("--data", help="keep the landed databases here between runs")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit (default: the models' own)")
+    parser.add_argument(
+        "--per-account", action="store_true", help="also build one file per account, in turn"
+    )
+    parser.add_argument("--profile", action="store_true", help="print the slowest models")
     args = parser.parse_args()
     scales = [s for s in SCALES if s in args.scales.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-models-"))
@@ -198,32 +305,62 @@ def main() -> None:
     try:
         started = time.perf_counter()
         dbs = {scale: prepare(scale, data) for scale in scales}
+        files = {scale: split_accounts(dbs[scale]) for scale in scales if args.per_account}
         print(f"data prepared in {time.perf_counter() - started:.0f}s (not part of the figures)")
         runs: dict[str, list[dict]] = {scale: [] for scale in scales}
+        split: dict[str, list[dict]] = {scale: [] for scale in files}
         for _ in range(args.repeats):
             for scale in scales:
-                runs[scale].append(build_in_fresh_process(dbs[scale], work, args.memory_limit))
+                runs[scale].append(build_in_fresh_process([dbs[scale]], work, args.memory_limit))
+                if scale in files:
+                    split[scale].append(
+                        build_in_fresh_process(files[scale], work, args.memory_limit, True)
+                    )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results = {
         scale: {
             **r[0],
             "seconds": statistics.median(x["seconds"] for x in r),
+            "cpu_seconds": statistics.median(x["cpu_seconds"] for x in r),
             "peak_mb": max(x["peak_mb"] for x in r),
             "unchanged_seconds": statistics.median(x["unchanged_seconds"] for x in r),
         }
         for scale, r in runs.items()
     }
     print(
-        f"{'scale':<8}{'tasks':>11}{'logs':>11}{'build s':>9}{'peak MB':>9}"
+        f"{'scale':<8}{'tasks':>11}{'logs':>11}{'build s':>9}{'CPU s':>7}{'peak MB':>9}"
         f"{'no-change s':>13}{'vs full':>9}{'s/100k tasks':>14}"
     )
     for scale, r in results.items():
         print(
             f"{scale:<8}{r['tasks']:>11,}{r['logs']:>11,}{r['seconds']:>9.1f}"
-            f"{r['peak_mb']:>9.0f}{r['unchanged_seconds']:>13.2f}"
+            f"{r['cpu_seconds']:>7.1f}{r['peak_mb']:>9.0f}{r['unchanged_seconds']:>13.2f}"
             f"{r['unchanged_seconds'] / r['seconds']:>8.1%}"
             f"{r['seconds'] / r['tasks'] * 100_000:>14.2f}"
+        )
+    if args.profile:
+        for scale, r in runs.items():
+            medians = {m: statistics.median(x["models"][m] for x in r) for m in r[0]["models"]}
+            slowest = sorted(medians.items(), key=lambda item: -item[1])[:8]
+            print(f"{scale} slowest: " + ", ".join(f"{m} {t:.2f}s" for m, t in slowest))
+    for scale, r in split.items():
+        full = statistics.median(x["seconds"] for x in r)
+        unchanged = statistics.median(x["unchanged_seconds"] for x in r)
+        one = results[scale]
+        print(
+            f"{scale} in {r[0]['files']} one-account files: build {full:.1f}s "
+            f"({full / one['seconds']:.2f}x the one-file build; CPU "
+            f"{statistics.median(x['cpu_seconds'] for x in r):.1f}s), peak "
+            f"{max(x['peak_mb'] for x in r):.0f} MB, no-change {unchanged:.2f}s "
+            f"({unchanged / full:.1%} of the build), {r[0]['rebuilt_when_unchanged']} rebuilt; "
+            f"per file {full / r[0]['files']:.2f}s and {unchanged / r[0]['files']:.3f}s"
+        )
+        checks = statistics.median(x["checks_seconds"] for x in r)
+        print(
+            f"  checks after the build: {checks:.1f}s ({checks / full:.0%} of the build, "
+            f"{r[0]['failing_rows']} failing rows); after the no-change rebuild: "
+            f"{statistics.median(x['unchanged_checks_seconds'] for x in r):.2f}s"
         )
     for smaller, larger in itertools.pairwise(scales):
         a, b = results[smaller], results[larger]
@@ -236,8 +373,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--build":
+    if len(sys.argv) >= 3 and sys.argv[1] in ("--build", "--build-accounts"):
         limit = sys.argv[4] if len(sys.argv) == 5 and sys.argv[3] == "--memory-limit" else None
-        build(Path(sys.argv[2]), limit)
+        paths = [Path(p) for p in sys.argv[2].split(",")]
+        if sys.argv[1] == "--build":
+            build(paths[0], limit)
+        else:
+            build_accounts(paths, limit)
     else:
         main()

@@ -10,6 +10,7 @@ failing check is not released, and the shared layer keeps its previous rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -79,6 +80,7 @@ def build_account(
     if knows_changes:
         model_build.write_account_fingerprints(con, model_build.account_fingerprints(con))
     con.execute(CHECKS_DDL)
+    con.execute("delete from meta.check_results where model = ?", [BUILD_ERROR[0]])
     touched: set[str] = set()
     # A test that reads another model (a relationship's target) waits until that is built.
     waiting: list[tuple[Model, object, bool]] = []
@@ -128,6 +130,21 @@ def _check(con, model: Model, tests, changed: bool) -> list[CheckOutcome]:
         )
         outcomes.append(CheckOutcome(model.relation, test.name, failing, sample, True))
     return outcomes
+
+
+BUILD_ERROR = ("(build)", "the_models_built")  # (model, test) of a build that raised
+
+
+def record_build_error(con: duckdb.DuckDBPyConnection, error: BaseException) -> None:
+    """A build that raised counts as a failing check: the account is not released until a
+    build succeeds (its marts may be half rebuilt)."""
+    with suppress(duckdb.Error):  # no transaction may be open
+        con.execute("rollback")
+    con.execute(CHECKS_DDL)
+    con.execute(
+        "insert or replace into meta.check_results values (?, ?, 1, ?, ?)",
+        [*BUILD_ERROR, f"{type(error).__name__}: {error}"[:2000], datetime.now(UTC)],
+    )
 
 
 def failing_checks(con: duckdb.DuckDBPyConnection, models: Collection[str] | None = None):

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import time
+import weakref
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,8 +44,9 @@ STATE_DDL = [
     "create table if not exists meta.account_fingerprints (account_id varchar primary key, "
     "fingerprint varchar not null, computed_at timestamptz not null)",
 ]
-# What identifies a row's content in a landed table (the sync's own columns).
-IDENTITY_COLUMNS = ("id", "payload_hash", "_removed_at", "valid_from", "valid_to")
+# What identifies a row's content in a landed table (the sync's own columns). The payload
+# hash covers the record's id, so the id is not hashed again (it would double the strings read).
+IDENTITY_COLUMNS = ("payload_hash", "_removed_at", "valid_from", "valid_to")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class BuildResult:
     rows: int | None
     accounts_rebuilt: int
     accounts_removed: int
+    seconds: float = 0.0  # wall time of the build call, deciding included
 
 
 def default_memory_limit() -> str:
@@ -96,6 +100,20 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None:
     return [r[0] for r in rows] or None
 
 
+def _fingerprint_select(relation: str, columns: list[str], expression: str | None) -> str:
+    """The query of (account_id, fingerprint) over a source table with account_id: by default
+    a landed table's row count and its rows' content hashes (anything else: every column)."""
+    if expression is None:
+        landed = "payload_hash" in columns
+        identity = [c for c in IDENTITY_COLUMNS if c in columns]
+        hashed = f"hash({', '.join(identity)})" if landed else "hash(t)"
+        expression = f"count(*) || ':' || bit_xor({hashed})"
+    return (
+        f"select account_id, cast(({expression}) as varchar) from {relation} as t "
+        "where account_id is not null group by account_id"
+    )
+
+
 def _source_fingerprints(
     con: duckdb.DuckDBPyConnection, relation: str, expression: str | None
 ) -> dict[str, str]:
@@ -107,41 +125,52 @@ def _source_fingerprints(
     if "account_id" not in columns:
         ((value,),) = con.execute(f"select bit_xor(hash(t)) from {relation} as t").fetchall()
         return {ALL_ACCOUNTS: str(value)}
-    if expression is None:
-        # a landed table: its rows' content hashes; anything else: every column
-        landed = "payload_hash" in columns
-        identity = [c for c in IDENTITY_COLUMNS if c in columns]
-        hashed = f"hash({', '.join(identity)})" if landed else "hash(t)"
-        expression = f"count(*) || ':' || bit_xor({hashed})"
-    rows = con.execute(
-        f"select account_id, cast(({expression}) as varchar) from {relation} as t "
-        "where account_id is not null group by account_id"
-    ).fetchall()
+    rows = con.execute(_fingerprint_select(relation, columns, expression)).fetchall()
     return {account: str(value) for account, value in rows}
 
 
 def account_fingerprints(
     con: duckdb.DuckDBPyConnection, models: tuple[Model, ...] | None = None
 ) -> dict[str, str]:
-    """One fingerprint per account over every source table the models read."""
-    per_source: dict[str, dict[str, str]] = {}
+    """One fingerprint per account over every source table with account_id the models read
+    (the others, the settings tables, version the models that read them directly). One query
+    over all the tables, so DuckDB scans them side by side."""
+    columns = dict(
+        con.execute(
+            "select schema_name || '.' || table_name, list(column_name) from duckdb_columns() "
+            "where database_name = ? group by all",
+            [CATALOG],
+        ).fetchall()
+    )
+    selects: dict[str, str] = {}
     for model in models or load_models():
         for schema, table in model.refs:
-            if schema not in LAYERS:
-                relation = f"{schema}.{table}"
-                per_source[f"{relation}|{model.fingerprint}"] = _source_fingerprints(
-                    con, relation, model.fingerprint
-                )
-    accounts = sorted({a for values in per_source.values() for a in values} - {ALL_ACCOUNTS})
-    keys = sorted(per_source)
+            relation = f"{schema}.{table}"
+            key = f"{relation}|{model.fingerprint}"
+            if schema in LAYERS or key in selects or "account_id" not in columns.get(relation, []):
+                continue
+            select = _fingerprint_select(relation, columns[relation], model.fingerprint)
+            selects[key] = f"select ? as source, * from ({select})"
+    keys = sorted(selects)
+    per_source: dict[str, dict[str, str]] = {key: {} for key in keys}
+    if keys:
+        query = " union all ".join(selects[key] for key in keys)
+        for key, account, value in con.execute(query, keys).fetchall():
+            per_source[key][account] = str(value)
+    accounts = sorted({a for values in per_source.values() for a in values})
     return {a: _digest(*(f"{k}={per_source[k].get(a, '')}" for k in keys)) for a in accounts}
 
 
 def write_account_fingerprints(
     con: duckdb.DuckDBPyConnection, fingerprints: dict[str, str]
 ) -> None:
+    """Replace the stored fingerprints (left as they are when equal: a no-change refresh
+    writes nothing)."""
     for statement in STATE_DDL:
         con.execute(statement)
+    stored = con.execute("select account_id, fingerprint from meta.account_fingerprints")
+    if dict(stored.fetchall()) == fingerprints:
+        return
     now = datetime.now(UTC)
     con.execute("begin")
     con.execute("delete from meta.account_fingerprints")
@@ -150,46 +179,94 @@ def write_account_fingerprints(
         [(a, f, now) for a, f in sorted(fingerprints.items())],
     )
     con.execute("commit")
+    catalog = _CATALOGS.get(con)
+    if catalog is not None:
+        catalog.fingerprints = dict(fingerprints)
 
 
-def _stored(con: duckdb.DuckDBPyConnection, model_name: str) -> dict[str, str]:
-    return _stored_of(con, [model_name])[model_name]
+@dataclass
+class _Catalog:
+    """What the builds on one connection decide from: the recorded versions, the account
+    fingerprints, the relations' columns and the model tables' row counts. Read in a few
+    queries on a connection's first build and kept up to date by the builds themselves (this
+    module is the only writer of meta.model_state and meta.account_fingerprints), so a model
+    that is up to date costs no query at all: that is the no-change refresh."""
+
+    fingerprints: dict[str, str]
+    states: dict[str, dict[str, str]]  # model -> account -> version
+    columns: dict[str, list[str]]  # relation -> its columns, for every relation that exists
+    rows: dict[str, int] = field(default_factory=dict)  # model table -> row count
 
 
-def _stored_of(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, dict[str, str]]:
-    """The recorded versions of several models, in one query."""
-    stored: dict[str, dict[str, str]] = {name: {} for name in names}
-    for name, account, version in con.execute(
-        "select model, account_id, version from meta.model_state where model in (select unnest(?))",
-        [names],
+_CATALOGS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Catalog] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _catalog(con: duckdb.DuckDBPyConnection) -> _Catalog:
+    catalog = _CATALOGS.get(con)
+    if catalog is not None:
+        return catalog
+    for statement in STATE_DDL:
+        con.execute(statement)
+    columns: dict[str, list[str]] = {
+        relation: names
+        for relation, names in con.execute(
+            "select schema_name || '.' || table_name, list(column_name order by column_index) "
+            "from duckdb_columns() where database_name = ? group by all",
+            [CATALOG],
+        ).fetchall()
+    }
+    states: dict[str, dict[str, str]] = {}
+    for model, account, version in con.execute(
+        "select model, account_id, version from meta.model_state"
     ).fetchall():
-        stored[name][account] = version
-    return stored
-
-
-def _versions(con: duckdb.DuckDBPyConnection, model: Model) -> dict[str, str]:
-    """The version each account of the model would be built from now."""
-    models = {m.name: m for m in load_models()}
+        states.setdefault(model, {})[account] = version
     fingerprints = dict(
         con.execute("select account_id, fingerprint from meta.account_fingerprints").fetchall()
     )
-    upstream_states = _stored_of(
-        con, [t for s, t in model.refs if s in LAYERS and t in models and not models[t].is_calendar]
-    )
+    catalog = _Catalog(fingerprints, states, columns)
+    tables = [
+        m.relation
+        for m in load_models()
+        if m.materialization == "table" and m.relation in columns and m.name in states
+    ]
+    if tables:
+        counts = " union all ".join(
+            f"select '{relation}', count(*) from {relation}" for relation in tables
+        )
+        catalog.rows = dict(con.execute(counts).fetchall())
+    _CATALOGS[con] = catalog
+    return catalog
+
+
+def _source_columns(con: duckdb.DuckDBPyConnection, catalog: _Catalog, relation: str):
+    """A source table's columns (looked up again when it was missing: the sync or the
+    settings assets may have created it since)."""
+    if relation not in catalog.columns:
+        found = _columns(con, relation)
+        if found is None:
+            return None
+        catalog.columns[relation] = found
+    return catalog.columns[relation]
+
+
+def _versions(con: duckdb.DuckDBPyConnection, catalog: _Catalog, model: Model) -> dict[str, str]:
+    """The version each account of the model would be built from now."""
+    models = {m.name: m for m in load_models()}
     parts: list[dict[str, str]] = []
     for schema, table in model.refs:
         upstream = models.get(table) if schema in LAYERS else None
         if upstream is None:
             relation = f"{schema}.{table}"
-            columns = _columns(con, relation) or []
-            if "account_id" in columns:
-                parts.append(fingerprints)
+            if "account_id" in (_source_columns(con, catalog, relation) or []):
+                parts.append(catalog.fingerprints)
             else:
                 parts.append(_source_fingerprints(con, relation, model.fingerprint))
         elif upstream.is_calendar:
             parts.append({ALL_ACCOUNTS: _digest(upstream.sql)})
         else:
-            parts.append(upstream_states[table])
+            parts.append(catalog.states.get(table, {}))
     code = _digest(model.sql, model.materialization)
     if not model.is_per_account:
         flat = sorted(f"{i}:{a}={v}" for i, p in enumerate(parts) for a, v in p.items())
@@ -277,34 +354,58 @@ def _rebuild_accounts(
 
 
 def build(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> BuildResult:
-    """Bring one model up to date with what it reads (all of it when `full`)."""
-    for statement in STATE_DDL:
-        con.execute(statement)
-    con.execute(f"create schema if not exists {model.schema}")
-    versions = _versions(con, model)
-    stored = {} if full else _stored(con, model.name)
-    if model.materialization == "view":
-        if stored == versions and _columns(con, model.relation) is not None:
-            return BuildResult(model.relation, "view", None, 0, 0)
-        con.execute(f"create or replace view {model.relation} as\n{model.sql}")
-        con.execute("begin")
-        _record(con, model, versions, list(stored))
-        con.execute("commit")
-        return BuildResult(model.relation, "view", None, 0, 0)
+    """Bring one model up to date with what it reads (all of it when `full`). A model already
+    up to date is "unchanged", a view too: its checks would read what they read last time."""
+    started = time.perf_counter()
+    result = _build(con, model, full)
+    return replace(result, seconds=time.perf_counter() - started)
+
+
+def _build(con: duckdb.DuckDBPyConnection, model: Model, full: bool) -> BuildResult:
+    catalog = _catalog(con)
+    versions = _versions(con, catalog, model)
+    stored = {} if full else catalog.states.get(model.name, {})
+    exists = model.relation in catalog.columns
     stale = [a for a, v in versions.items() if stored.get(a) != v]
     removed = [a for a in stored if a not in versions]
-    exists = _columns(con, model.relation) is not None
     if exists and not stale and not removed:
-        return BuildResult(model.relation, "unchanged", _row_count(con, model), 0, 0)
+        rows = catalog.rows.get(model.relation) if model.materialization == "table" else None
+        return BuildResult(model.relation, "unchanged", rows, 0, 0)
+    con.execute(f"create schema if not exists {model.schema}")
+    if model.materialization == "view":
+        con.execute("begin")
+        con.execute(f"create or replace view {model.relation} as\n{model.sql}")
+        _record(con, model, versions, list(stored))
+        con.execute("commit")
+        _built(con, catalog, model, versions, None)
+        return BuildResult(model.relation, "view", None, 0, 0)
     if not exists or not model.is_per_account or len(stale) == len(versions):
         con.execute("begin")
         con.execute(f"create or replace table {model.relation} as\n{model.sql}")
         con.execute("delete from meta.model_state where model = ?", [model.name])
         _record(con, model, versions, [])
         con.execute("commit")
-        return BuildResult(model.relation, "full", _row_count(con, model), len(versions), 0)
+        rows = _built(con, catalog, model, versions, _row_count(con, model))
+        return BuildResult(model.relation, "full", rows, len(versions), 0)
     _rebuild_accounts(con, model, {a: versions[a] for a in stale}, removed)
-    return BuildResult(model.relation, "accounts", _row_count(con, model), len(stale), len(removed))
+    rows = _built(con, catalog, model, versions, _row_count(con, model))
+    return BuildResult(model.relation, "accounts", rows, len(stale), len(removed))
+
+
+def _built(
+    con: duckdb.DuckDBPyConnection,
+    catalog: _Catalog,
+    model: Model,
+    versions: dict[str, str],
+    rows: int | None,
+) -> int | None:
+    """Note in the catalog what a committed build wrote."""
+    catalog.states[model.name] = dict(versions)
+    if model.relation not in catalog.columns:
+        catalog.columns[model.relation] = _columns(con, model.relation) or []
+    if rows is not None:
+        catalog.rows[model.relation] = rows
+    return rows
 
 
 def build_all(

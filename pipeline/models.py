@@ -250,14 +250,26 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
     return con.execute(f"select count(*) from {model.relation}").fetchall()[0][0]
 
 
+def _holds(con: duckdb.DuckDBPyConnection, select: str, rows: list[tuple]) -> bool:
+    """Whether a settings table holds exactly `rows` already: rewriting it would cost a
+    catalog change (a commit to the file) on every refresh."""
+    try:
+        return con.execute(select).fetchall() == rows
+    except duckdb.CatalogException:
+        return False
+
+
 def write_effort_weights(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> None:
     """The effort weight per facet_scale, as a table the staging layer reads."""
+    rows = [(scale, float(weight)) for scale, weight in sorted(weights.items())]
+    if _holds(con, "select facet_scale, weight from meta.effort_weights order by 1", rows):
+        return
     con.execute("create schema if not exists meta")
     con.execute(
         "create or replace table meta.effort_weights "
         "(facet_scale varchar primary key, weight double not null)"
     )
-    con.executemany("insert into meta.effort_weights values (?, ?)", sorted(weights.items()))
+    con.executemany("insert into meta.effort_weights values (?, ?)", rows)
 
 
 def write_risk_tolerance(
@@ -265,14 +277,15 @@ def write_risk_tolerance(
 ) -> None:
     """The at-risk rule's tolerance (ModelSettings), as a one-row table the staging layer
     reads."""
+    row = (float(behind_share_of_scope), int(behind_tasks))
+    if _holds(con, "select behind_share_of_scope, behind_tasks from meta.risk_tolerance", [row]):
+        return
     con.execute("create schema if not exists meta")
     con.execute(
         "create or replace table meta.risk_tolerance "
         "(behind_share_of_scope double not null, behind_tasks integer not null)"
     )
-    con.execute(
-        "insert into meta.risk_tolerance values (?, ?)", [behind_share_of_scope, behind_tasks]
-    )
+    con.execute("insert into meta.risk_tolerance values (?, ?)", list(row))
 
 
 def build_all(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> dict[str, int | None]:

@@ -147,7 +147,40 @@ class BuildOSResource(dg.ConfigurableResource):
             only,
         )
 
+    def fleet(self):
+        """The request budget every worker shares (BUILDOS_FLEET_REDIS_URL and
+        BUILDOS_FLEET_REQUESTS_PER_SECOND), or None."""
+        from pipeline.fleet import fleet_from_env
+
+        return fleet_from_env()
+
     def _entries(self) -> list[dict]:
+        from pipeline.registry import load_registry
+
+        registry = None
+        if self.accounts_json:
+            # With an id in every entry, the registry's rules apply (`password_env`,
+            # `api_key_env`); entries without one are asked their id by a login.
+            try:
+                listed = orjson.loads(self.accounts_json)
+            except orjson.JSONDecodeError as exc:
+                raise ValueError("BUILDOS_ACCOUNTS is not a JSON list of credentials") from exc
+            if isinstance(listed, list) and all(
+                isinstance(e, dict) and e.get("account_id") for e in listed
+            ):
+                registry = load_registry({**os.environ, "BUILDOS_ACCOUNTS": self.accounts_json})
+        elif not (self.email or self.api_key):
+            registry = load_registry() or None  # a registry file or table, when configured
+        if registry is not None:
+            return [
+                {
+                    "account_id": e.account_id,
+                    "email": e.email,
+                    "password": e.password,
+                    "api_key": e.api_key,
+                }
+                for e in registry
+            ]
         if self.accounts_json:
             try:
                 entries = orjson.loads(self.accounts_json)
@@ -201,6 +234,11 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     written only by that account's partition, so accounts never wait on one another."""
 
     path: str = DEFAULT_DB
+    # Each account's steps hold its lease while they write its file: a PostgreSQL advisory
+    # lock with `lease_url` (BUILDOS_LEASE_URL; workers on several machines), else a file lock
+    # beside the account's file. A step waits this long for a lease another run holds.
+    lease_url: str | None = None
+    lease_wait_seconds: float = 900.0
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return warehouse.connect(self.path, read_only=read_only)
@@ -218,11 +256,32 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     def connect_account(self, account_id: str, read_only: bool = False):
         return warehouse.connect(self.account_path(account_id), read_only=read_only)
 
+    def lease(self, account_id: str):
+        """The account's lease (pipeline/leases.py): no other step writes its file meanwhile."""
+        from pipeline.leases import account_lease
+
+        return account_lease(
+            account_id, root=self.root, url=self.lease_url, wait_seconds=self.lease_wait_seconds
+        )
+
+    @contextmanager
+    def account(self, account_id: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The account's file, opened for writing under its lease."""
+        with self.lease(account_id):
+            con = self.connect_account(account_id)
+            try:
+                yield con
+            finally:
+                con.close()
+
 
 def warehouse_from_env() -> DuckDBWarehouse:
+    fields = {}
     if os.environ.get("BUILDOS_ANALYTICS_DB"):
-        return DuckDBWarehouse(path=dg.EnvVar("BUILDOS_ANALYTICS_DB"))
-    return DuckDBWarehouse()
+        fields["path"] = dg.EnvVar("BUILDOS_ANALYTICS_DB")
+    if os.environ.get("BUILDOS_LEASE_URL"):
+        fields["lease_url"] = dg.EnvVar("BUILDOS_LEASE_URL")
+    return DuckDBWarehouse(**fields)
 
 
 DEFAULT_EFFORT_WEIGHTS = {"micro": 1.0, "small": 2.0, "medium": 3.0, "large": 5.0, "epic": 8.0}

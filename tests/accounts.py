@@ -19,6 +19,20 @@ def account_files(db: str | Path) -> dict[str, Path]:
     return {path.parent.name: path for path in sorted(folder.glob(f"*/{ACCOUNT_FILE}"))}
 
 
+def account_rows(db: str | Path, sql: str) -> list[tuple]:
+    """The rows `sql` gives in every account's work file beside `db`, together, sorted."""
+    from pipeline import warehouse
+
+    found = []
+    for path in account_files(db).values():
+        con = warehouse.connect(path, read_only=True)
+        try:
+            found += con.execute(sql).fetchall()
+        finally:
+            con.close()
+    return sorted(found)
+
+
 def the_account_file(db: str | Path) -> Path:
     """The work file of the one account synced beside `db`."""
     [path] = account_files(db).values()

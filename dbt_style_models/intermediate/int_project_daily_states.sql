@@ -20,6 +20,23 @@ as_of as (
     select * from intermediate.int_account_as_of
 ),
 
+spine_projects as (
+    select distinct
+        account_id,
+        project_id
+    from spine
+),
+
+project_keys as materialized (
+    -- an integer key per project of the spine: the daily grouping and the running sums hash
+    -- and sort it instead of two ids; a task of a project off the spine counts on no day
+    select
+        account_id,
+        project_id,
+        row_number() over () as project_key
+    from spine_projects
+),
+
 first_starts as (
     select
         account_id,
@@ -72,7 +89,11 @@ segment_days as (
     -- the first day whose end falls inside the segment, and the first day whose end does not
     -- (null when the segment is still open at as_of_at)
     select
-        segments.*,
+        project_keys.project_key,
+        segments.task_state,
+        segments.effort_weight,
+        segments.has_age,
+        segments.first_started_us,
         cast(segments.segment_from at time zone 'UTC' as date) as first_day,
         case
             when segments.segment_to < as_of.as_of_at
@@ -80,13 +101,16 @@ segment_days as (
         end as end_day
     from segments
     inner join as_of on segments.account_id = as_of.account_id
+    inner join project_keys
+        on
+            segments.account_id = project_keys.account_id
+            and segments.project_id = project_keys.project_id
     where segments.segment_from < as_of.as_of_at
 ),
 
 deltas as (
     select
-        account_id,
-        project_id,
+        project_key,
         first_day as day_date,
         1 as sign,
         task_state,
@@ -97,8 +121,7 @@ deltas as (
     where end_day is null or end_day > first_day
     union all
     select
-        account_id,
-        project_id,
+        project_key,
         end_day as day_date,
         -1 as sign,
         task_state,
@@ -111,43 +134,50 @@ deltas as (
 
 daily_deltas as (
     select
-        account_id,
-        project_id,
+        project_key,
         day_date,
         sum(sign) as scope_tasks,
-        sum(sign) filter (where task_state = 'todo') as todo_tasks,
-        sum(sign) filter (where task_state = 'in_progress') as in_progress_tasks,
-        sum(sign) filter (where task_state = 'blocked') as blocked_tasks,
-        sum(sign) filter (where task_state = 'done') as done_tasks,
+        sum(sign * cast(task_state = 'todo' as int)) as todo_tasks,
+        sum(sign * cast(task_state = 'in_progress' as int)) as in_progress_tasks,
+        sum(sign * cast(task_state = 'blocked' as int)) as blocked_tasks,
+        sum(sign * cast(task_state = 'done' as int)) as done_tasks,
         sum(sign * effort_weight) as scope_points,
-        sum(sign * effort_weight) filter (where task_state = 'done') as done_points,
+        sum(sign * effort_weight * cast(task_state = 'done' as int)) as done_points,
         sum(sign) filter (where has_age) as aged_wip_tasks,
         sum(sign * first_started_us) filter (where has_age) as aged_wip_first_started_us
     from deltas
-    group by account_id, project_id, day_date
+    group by project_key, day_date
+),
+
+spine_days as (
+    select
+        project_keys.project_key,
+        spine.day_date
+    from spine
+    inner join project_keys
+        on
+            spine.account_id = project_keys.account_id
+            and spine.project_id = project_keys.project_id
 ),
 
 combined as (
     -- deltas dated before the spine's first day (a task created before its project) still
     -- count: they are summed before the spine days are kept
     select
-        coalesce(spine.account_id, daily_deltas.account_id) as account_id,
-        coalesce(spine.project_id, daily_deltas.project_id) as project_id,
-        coalesce(spine.day_date, daily_deltas.day_date) as day_date,
-        spine.day_date is not null as is_spine_day,
-        daily_deltas.* exclude (account_id, project_id, day_date)
-    from spine
+        coalesce(spine_days.project_key, daily_deltas.project_key) as project_key,
+        coalesce(spine_days.day_date, daily_deltas.day_date) as day_date,
+        spine_days.day_date is not null as is_spine_day,
+        daily_deltas.* exclude (project_key, day_date)
+    from spine_days
     full outer join daily_deltas
         on
-            spine.account_id = daily_deltas.account_id
-            and spine.project_id = daily_deltas.project_id
-            and spine.day_date = daily_deltas.day_date
+            spine_days.project_key = daily_deltas.project_key
+            and spine_days.day_date = daily_deltas.day_date
 ),
 
 running as (
     select
-        account_id,
-        project_id,
+        project_key,
         day_date,
         is_spine_day,
         sum(coalesce(scope_tasks, 0)) over to_date as scope_tasks,
@@ -162,15 +192,15 @@ running as (
     from combined
     window
         to_date as (
-            partition by account_id, project_id order by day_date
+            partition by project_key order by day_date
             rows between unbounded preceding and current row
         )
 ),
 
 final as (
     select
-        running.account_id,
-        running.project_id,
+        project_keys.account_id,
+        project_keys.project_id,
         running.day_date,
         cast(running.scope_tasks as bigint) as scope_tasks,
         cast(running.todo_tasks as bigint) as todo_tasks,
@@ -187,7 +217,8 @@ final as (
         )
         - running.aged_wip_first_started_us as aged_wip_age_microseconds
     from running
-    inner join as_of on running.account_id = as_of.account_id
+    inner join project_keys on running.project_key = project_keys.project_key
+    inner join as_of on project_keys.account_id = as_of.account_id
     where running.is_spine_day
 )
 

@@ -33,10 +33,14 @@ observations as (
 
 scale_counts as (
     -- most tasks are never re-estimated: they need no ordering of their versions
+    -- (more than one scale when the least and the greatest differ: one aggregate pass, where a
+    -- count of distinct scales took three)
     select
         account_id,
         task_id,
-        count(distinct coalesce(facet_scale, '')) as scales,
+        case
+            when min(coalesce(facet_scale, '')) = max(coalesce(facet_scale, '')) then 1 else 2
+        end as scales,
         any_value(facet_scale) as facet_scale
     from observations
     group by account_id, task_id

@@ -4,8 +4,13 @@
 -- the change) > completed_at (exact, stamped by the app on the move to done) > the pipeline's
 -- own history and current rows (state at the row's updated_at) > the creation default (the
 -- created log's state, else todo). Intervals end at deletion.
-with tasks as (
-    select * from staging.stg_buildos__tasks
+with tasks as materialized (
+    -- an integer key per task: the grouping and the two windows below sort and hash it
+    -- instead of two 36-character ids
+    select
+        *,
+        row_number() over () as task_key
+    from staging.stg_buildos__tasks
 ),
 
 task_logs as (
@@ -101,9 +106,7 @@ observations as (
 
 bounded as (
     select
-        observations.account_id,
-        observations.task_id,
-        tasks.project_id,
+        tasks.task_key,
         tasks.deleted_at,
         greatest(observations.observed_at, tasks.created_at) as observed_at,
         observations.task_state,
@@ -117,27 +120,34 @@ bounded as (
     where tasks.deleted_at is null or observations.observed_at < tasks.deleted_at
 ),
 
-winners as (
+ranked as (
     -- one state per instant: the highest precedence, then the first state by name (an
     -- aggregate, not a window: it is the build's largest step)
     select
-        account_id,
-        task_id,
+        task_key,
         observed_at,
-        any_value(project_id) as project_id,
         any_value(deleted_at) as deleted_at,
-        arg_min(task_state, struct_pack(rank := -precedence, state := task_state)) as task_state,
-        arg_min(evidence, struct_pack(rank := -precedence, state := task_state)) as evidence
+        min(
+            struct_pack(rank := -precedence, state := task_state, evidence := evidence)
+        ) as winner
     from bounded
-    group by account_id, task_id, observed_at
+    group by task_key, observed_at
+),
+
+winners as (
+    select
+        ranked.task_key,
+        ranked.observed_at,
+        ranked.deleted_at,
+        ranked.winner.state as task_state,
+        ranked.winner.evidence
+    from ranked
 ),
 
 with_previous as (
     select
         *,
-        lag(task_state) over (
-            partition by account_id, task_id order by observed_at
-        ) as previous_state
+        lag(task_state) over (partition by task_key order by observed_at) as previous_state
     from winners
 ),
 
@@ -146,19 +156,30 @@ transitions as (
     where previous_state is null or previous_state <> task_state
 ),
 
-final as (
+intervals as (
     select
-        account_id,
-        project_id,
-        task_id,
+        task_key,
         task_state,
         observed_at as valid_from,
         coalesce(
-            lead(observed_at) over (partition by account_id, task_id order by observed_at),
+            lead(observed_at) over (partition by task_key order by observed_at),
             deleted_at
         ) as valid_to,
         evidence
     from transitions
+),
+
+final as (
+    select
+        tasks.account_id,
+        tasks.project_id,
+        tasks.task_id,
+        intervals.task_state,
+        intervals.valid_from,
+        intervals.valid_to,
+        intervals.evidence
+    from intervals
+    inner join tasks on intervals.task_key = tasks.task_key
 )
 
 select * from final

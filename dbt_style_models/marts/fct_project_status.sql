@@ -26,7 +26,8 @@ milestones as (
     where not is_deleted
 ),
 
-logs as (
+logs as not materialized (
+    -- read twice, but not materialized: the ids of the last five need no JSON states
     select * from staging.stg_buildos__logs
 ),
 
@@ -106,28 +107,40 @@ next_milestones as (
     ) = 1
 ),
 
-log_lines as (
+latest_logs as (
+    -- the last five log ids of each project: a top-n aggregate over the ids and times only, so
+    -- the log lines below are written (and their JSON states read) for those five alone
     select
         account_id,
         project_id,
-        log_id,
-        logged_at,
-        cast(cast(logged_at at time zone 'UTC' as date) as varchar)
+        unnest(max_by(log_id, struct_pack(logged_at := logged_at, log_id := log_id), 5)) as log_id
+    from logs
+    group by account_id, project_id
+),
+
+log_lines as (
+    select
+        logs.account_id,
+        logs.project_id,
+        logs.log_id,
+        logs.logged_at,
+        cast(cast(logs.logged_at at time zone 'UTC' as date) as varchar)
         || ': '
-        || entity_type
+        || logs.entity_type
         || ' '''
-        || coalesce(entity_name, entity_id)
+        || coalesce(logs.entity_name, logs.entity_id)
         || ''' '
         || case
-            when log_action = 'updated' and state_before <> state_after
-                then 'moved from ' || state_before || ' to ' || state_after
-            else log_action
+            when logs.log_action = 'updated' and logs.state_before <> logs.state_after
+                then 'moved from ' || logs.state_before || ' to ' || logs.state_after
+            else logs.log_action
         end as update_text
     from logs
-    qualify row_number() over (
-        partition by account_id, project_id
-        order by logged_at desc, log_id desc
-    ) <= 5
+    inner join latest_logs
+        on
+            logs.account_id = latest_logs.account_id
+            and logs.project_id = latest_logs.project_id
+            and logs.log_id = latest_logs.log_id
 ),
 
 recent as (

@@ -17,8 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
+from httpx_aiohttp import AiohttpTransport
 
 if typing.TYPE_CHECKING:
     from pipeline.fleet import FleetBudget
@@ -239,7 +241,7 @@ class BuildOSClient:
             base_url=settings.base_url.rstrip("/"),
             timeout=timeout,
             headers=headers,
-            transport=transport,
+            transport=transport or aiohttp_transport(settings.max_concurrency),
             limits=httpx.Limits(
                 max_connections=settings.max_concurrency,
                 max_keepalive_connections=settings.max_concurrency,
@@ -301,17 +303,15 @@ class BuildOSClient:
         attempt = 0
         while True:
             attempt += 1
-            if not login:
-                await self._session_ready.wait()
-            generation = self._session_generation
             retry_after = None
             try:
-                response = await self._send(method, path, params=params, json=json)
-            except httpx.TimeoutException as exc:
-                detail = f": {exc}" if str(exc) else ""
-                cause, error = "timeout", f"timed out ({type(exc).__name__}{detail})"
+                response, generation = await self._send(method, path, params, json, login)
             except httpx.TransportError as exc:
-                cause, error = "connection", f"connection failed ({type(exc).__name__})"
+                if isinstance(exc, httpx.TimeoutException) and not _dropped(exc):
+                    detail = f": {exc}" if str(exc) else ""
+                    cause, error = "timeout", f"timed out ({type(exc).__name__}{detail})"
+                else:
+                    cause, error = "connection", f"connection failed ({type(exc).__name__})"
             else:
                 payload = _json(response)
                 status = response.status_code
@@ -380,13 +380,23 @@ class BuildOSClient:
         return delay
 
     async def _send(
-        self, method: str, path: str, params: dict | None, json: dict | None
-    ) -> httpx.Response:
+        self, method: str, path: str, params: dict | None, json: dict | None, login: bool
+    ) -> tuple[httpx.Response, int]:
+        """The answer, and the session generation the request went out with."""
         await self._bucket.take()
         await self._gate.bucket.take()
         if self._gate.fleet is not None:
             await self._gate.fleet.acquire(time.monotonic() + self.settings.request_deadline)
-        await self.concurrency.acquire()
+        while True:
+            await self.concurrency.acquire()
+            # Checked with the slot in hand, not before queueing for it: a request that
+            # queued before an expiry must not go out during the re-login (without a cookie,
+            # or with the old one) and come back 401, as every freed slot would let one do.
+            if login or self._session_ready.is_set():
+                break
+            await self.concurrency.release(healthy=False)
+            await self._session_ready.wait()
+        generation = self._session_generation
         healthy = False
         try:
             async with self._gate.in_flight:
@@ -400,7 +410,7 @@ class BuildOSClient:
                     ) from None
                 self.stats.responses_bytes += len(response.content)
                 healthy = response.status_code < 400
-                return response
+                return response, generation
         finally:
             await self.concurrency.release(healthy)
 
@@ -451,6 +461,25 @@ class BuildOSClient:
                 return pager.items
             next_offset = data.get("nextOffset")
             offset = _int(next_offset) if next_offset is not None else offset + len(batch)
+
+
+def aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
+    """The network under the httpx client: aiohttp's connection pool, sized like httpx's
+    would be. Cookies stay httpx's alone (a second jar inside aiohttp would keep sending a
+    session that a re-login has replaced)."""
+
+    def session() -> aiohttp.ClientSession:  # made on the first request, inside the loop
+        connector = aiohttp.TCPConnector(limit=max_connections)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    return AiohttpTransport(client=session)
+
+
+def _dropped(error: httpx.TransportError) -> bool:
+    """A connection the server closed, which the aiohttp transport reports as a connect
+    timeout: a dropped connection, not a timeout."""
+    cause = error.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError)
 
 
 class Pager:

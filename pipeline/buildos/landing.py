@@ -19,6 +19,7 @@ from pipeline.buildos.records import (
     EntitySpec,
     RecordError,
     arrow_types,
+    column_ddl,
     hash_text,
     payload_text,
     read_values,
@@ -61,7 +62,7 @@ def entity_ddl(spec: EntitySpec) -> list[str]:
     primary keys: the merge keeps them unique, and an index would make every commit pay for
     the rows already landed."""
     columns = table_columns(spec)
-    body = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
+    body = ",\n    ".join(column_ddl(name, kind) for name, kind in columns)
     statements = [
         f"create table if not exists raw.{spec.name} (\n"
         "    account_id varchar not null,\n    id varchar not null,\n"
@@ -77,6 +78,38 @@ def entity_ddl(spec: EntitySpec) -> list[str]:
             "    valid_from timestamptz not null,\n    valid_to timestamptz\n)"
         )
     return statements
+
+
+class SyncDatabaseSettings:
+    """The database's settings while a sync lands, put back at its end (they are the
+    database's, not the connection's; a database shared by accounts gets them back once the
+    first of them ends).
+
+    - Checkpoints held back, and one at the end. DuckDB checkpoints when the WAL passes
+      16 MiB, and each checkpoint rewrites the tables' last, still growing row groups: an
+      account landed in groups left a third of its file as free blocks, and did that writing
+      again for every group.
+    - A memory limit (`MEMORY_LIMIT`): by default DuckDB may keep 80% of the machine's memory
+      in its buffers, per database, and accounts syncing at once each have their own; what
+      passes the limit spills beside the file (`warehouse.connect` sets the folder)."""
+
+    MEMORY_LIMIT = "256MB"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        [self.previous] = con.execute(
+            "select current_setting('checkpoint_threshold'), current_setting('memory_limit')"
+        ).fetchall()
+        con.execute("set checkpoint_threshold = ?", ["1TB"])
+        con.execute("set memory_limit = ?", [self.MEMORY_LIMIT])
+
+    def end(self) -> None:
+        """Put the settings back and checkpoint what the sync landed (its WAL into the
+        file)."""
+        threshold, memory_limit = self.previous
+        self.con.execute("set checkpoint_threshold = ?", [threshold])
+        self.con.execute("set memory_limit = ?", [memory_limit])
+        self.con.execute("checkpoint")
 
 
 class _Columns:
@@ -97,18 +130,22 @@ class _Columns:
         self.hashes.append(hash_text(text))
         self.payloads.append(text.decode())
 
-    def to_arrow(self, first_seq: int) -> pa.Table:
+    def to_arrow(self) -> pa.Table:
+        """The staged records as one Arrow table, each id once: the same record staged twice
+        (pages shifting under the sync) keeps the last one staged. Checked here, where a set
+        of the ids costs little, so the merge needs no window over every staged row."""
         arrays = [
             pa.array(values, type=kind)
             for values, kind in zip(self.values, arrow_types(self.spec), strict=True)
         ]
-        arrays += [
-            pa.array(self.hashes, pa.string()),
-            pa.array(self.payloads, pa.string()),
-            pa.array(range(first_seq, first_seq + len(self)), pa.int64()),
-        ]
-        names = [*self.spec.row_names, "payload_hash", "payload", "_seq"]
-        return pa.Table.from_arrays(arrays, names=names)
+        arrays += [pa.array(self.hashes, pa.string()), pa.array(self.payloads, pa.string())]
+        names = [*self.spec.row_names, "payload_hash", "payload"]
+        table = pa.Table.from_arrays(arrays, names=names)
+        ids = self.values[0]  # every entity's id is its first column
+        if len(set(ids)) < len(ids):
+            last = {record_id: index for index, record_id in enumerate(ids)}
+            table = table.take(sorted(last.values()))
+        return table
 
 
 class _Group:
@@ -239,7 +276,7 @@ class AccountStage:
         try:
             for name, columns in group.pending.items():
                 if len(columns):
-                    con.register(f"stage_{name}", columns.to_arrow(0))
+                    con.register(f"stage_{name}", columns.to_arrow())
                     try:
                         landed[name] = _merge_entity(con, ENTITIES[name])
                     finally:

@@ -325,6 +325,26 @@ ENTITIES: dict[str, EntitySpec] = {
     )
 }
 
+# Free text, stored with zstd in every table: DuckDB's default (dictionary, FSST) suits short
+# repeated values, and on these columns zstd keeps the file about 40% smaller (JSON columns
+# are compressed the same way).
+FREE_TEXT = frozenset(
+    {
+        "name",
+        "title",
+        "description",
+        "content",
+        "summary",
+        "llm_analysis",
+        "executive_summary",
+        "next_step_short",
+        "next_step_long",
+        "entity_name",
+        "error_message",
+        "generation_error",
+    }
+)
+
 # Columns every landed table has beside the entity's own (raw adds the payload itself).
 KEY_TYPES = (("account_id", "varchar"), ("id", "varchar"))
 LINEAGE_TYPES = (
@@ -517,6 +537,12 @@ def read_record(spec: EntitySpec, record, fallback: dict | None = None) -> dict:
 def arrow_types(spec: EntitySpec) -> list[pa.DataType]:
     """The Arrow type of each of `spec.columns`, in order."""
     return [ARROW_TYPES[column.type] for column in spec.columns]
+
+
+def column_ddl(name: str, kind: str) -> str:
+    """One column of a landed table's DDL, with its compression."""
+    zstd = kind == "json" or name in FREE_TEXT
+    return f"{name} {kind} using compression zstd" if zstd else f"{name} {kind}"
 
 
 def table_columns(spec: EntitySpec) -> list[tuple[str, str]]:

@@ -56,8 +56,9 @@ class SyncOptions:
     braindump_lookback_days: int = 3  # re-read brain dumps this far back (status changes)
     brief_lookback_days: int = 3
     # Parsed rows of whole projects held before they are merged as one group (in the
-    # background while fetching goes on); bounds memory whatever the account's size.
-    flush_rows: int = 25_000
+    # background while fetching goes on); bounds memory whatever the account's size. Two
+    # groups are held at once (one filling, one merging), for each account syncing.
+    flush_rows: int = 10_000
     account_id: str | None = None  # needed with an API key (login tells it otherwise)
     # Accounts synced at once (BuildOSResource.account_concurrency). Each has its own session
     # and in-flight limit; the deployment's ceilings (DeploymentLimits) bound them together.
@@ -161,13 +162,17 @@ async def _sync_session(client, con, options, report, result, merge_lock, starte
         record_run(con, _run_row(result, started, client, "running"))
         stage = landing.AccountStage(con, account_id, result.sync_id, started)
         lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
+        database = landing.SyncDatabaseSettings(con)
         try:
-            waiting = await _sync(client, stage, lander, state, full, options, result, report)
+            try:
+                waiting = await _sync(client, stage, lander, state, full, options, result, report)
+            finally:
+                await lander.wait()
+                _finish(result, client, stage)
+            await lander.land()  # the account-level records and removals, last
+            forget_absences(con, account_id, waiting)
         finally:
-            await lander.wait()
-            _finish(result, client, stage)
-        await lander.land()  # the account-level records and removals, last
-        forget_absences(con, account_id, waiting)
+            await asyncio.to_thread(database.end)
         _finish(result, client, stage)
     return full
 
@@ -469,16 +474,18 @@ def sync_accounts(
     progress: Progress | None = None,
     limits: DeploymentLimits | None = None,
     full_for: Callable[[str | None], bool] | None = None,
+    fleet=None,
 ) -> list[SyncResult | BaseException]:
     """Sync each account into the connection `open_account(account_id)` gives (its own file,
     or a cursor on a shared one), `options.account_concurrency` at a time, under one
     deployment gate. `full_for(account_id)` may ask a full reconciliation of one account.
+    `fleet` is the request budget shared by every worker (pipeline.fleet), if any.
     Every account runs to its end; each one's result or error is returned in order."""
-    return asyncio.run(_run_accounts(accounts, open_account, options, progress, limits, full_for))
+    gate = DeploymentGate(limits or DeploymentLimits(), fleet=fleet)
+    return asyncio.run(_run_accounts(accounts, open_account, options, progress, gate, full_for))
 
 
-async def _run_accounts(accounts, open_account, options, progress, limits, full_for):
-    gate = DeploymentGate(limits or DeploymentLimits())
+async def _run_accounts(accounts, open_account, options, progress, gate, full_for):
     slots = asyncio.Semaphore(max(options.account_concurrency, 1))
     merge_lock = asyncio.Lock()  # merges on one machine's cores would only queue
 

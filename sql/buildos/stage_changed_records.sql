@@ -1,15 +1,14 @@
 -- What one account's sync staged for {table}, reduced to the records whose payload the current
--- table does not already hold (new, changed, or back after removal). The same record staged
--- twice (pages shifting under the sync) counts once: the last one staged.
+-- table does not already hold (new, changed, or back after removal). Each id is staged once
+-- (landing keeps the last one staged).
 create or replace temp table changed as
 with staged as (
     select
         getvariable('account_id')::varchar as account_id,
-        * exclude (_seq),
+        *,
         getvariable('synced_at')::timestamptz as _synced_at,
         getvariable('sync_id')::varchar as _sync_id
     from stage_{table}
-    qualify row_number() over (partition by id order by _seq desc) = 1
 ),
 
 final as (

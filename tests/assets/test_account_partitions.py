@@ -180,3 +180,39 @@ def _all_metadata(result) -> dict[str, dict]:
 
 def _metadata(result, key: str) -> dict:
     return _all_metadata(result)[key]
+
+
+def test_an_account_whose_latest_sync_is_partial_is_held_back_unless_allowed(partitioned, tmp_path):
+    db, resources, _ = partitioned
+    copy = tmp_path / "data"
+    shutil.copytree(db.parent, copy)
+    shared = copy / "warehouse.duckdb"
+    files = account_files(shared)
+    partial = sorted(files)[1]
+    con = warehouse.connect(files[partial])
+    # The account's latest sync missed a project (what a partial run records).
+    con.execute(
+        "insert into meta.sync_runs by name select * replace ("
+        "'partial-run' as sync_id, 'partial' as status, now() as started_at, "
+        "now() as finished_at) from meta.sync_runs limit 1"
+    )
+    # ... and what it did land changed a project (so a new release is due).
+    con.execute(
+        "update buildos.projects set name = name || ' (renamed)', payload_hash = 'changed' "
+        "where id = (select min(id) from buildos.projects)"
+    )
+    con.close()
+    keys = _keys(["staging", "intermediate", "marts", "accounts"])
+    held = materialize(keys, {**resources, "warehouse": DuckDBWarehouse(path=str(shared))})
+    release = _metadata(held, "accounts/release")
+    assert release["held_back"] == 1
+    assert f"{partial}: its latest sync partial-run is partial" in release["held_back_accounts"]
+
+    allowed = materialize(
+        keys,
+        {**resources, "warehouse": DuckDBWarehouse(path=str(shared))},
+        {"ops": {"account_release": {"config": {"allow_partial": True}}}},
+    )
+    assert _metadata(allowed, "accounts/release")["held_back"] == 0
+    manifest = handoff.current(files[partial].parent)
+    assert (manifest["sync_id"], manifest["sync_status"]) == ("partial-run", "partial")

@@ -60,3 +60,37 @@ def test_requests_started_during_a_relogin_wait_for_it():
     assert answers == [{"ok": 1}] * 31
     # The 30 requests started during the re-login waited for it: the only 401 is the expiry.
     assert (server.logins, server.unauthorized) == (2, 1)
+
+
+class SlowServer(Server):
+    """The same sessions, and every answer takes 20 ms, so that requests overlap on the wire
+    as they do against a real server."""
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/api/auth/login":
+            await asyncio.sleep(0.02)
+        return await super().__call__(request)
+
+
+def test_an_expiry_with_30_requests_in_flight_costs_one_login_and_a_handful_of_401s():
+    server = SlowServer()
+    settings = ClientSettings(
+        base_url="http://buildos.test", email="a@b.c", password="pw", max_concurrency=8
+    )
+
+    async def scenario() -> list[dict]:
+        async with BuildOSClient(settings, transport=httpx.MockTransport(server)) as client:
+            # 31 requests at once: 8 on the wire, the rest queued for a slot, when the session
+            # expires under the first of them.
+            paths = ["/expire", *[f"/item/{i}" for i in range(30)]]
+            answers = await asyncio.gather(*[client.get(path) for path in paths])
+            return answers, client.stats.as_dict()
+
+    answers, stats = asyncio.run(scenario())
+    assert answers == [{"ok": 1}] * 31
+    # One re-login; a 401 only for the requests already on the wire with the expired session
+    # (at most the 8 in flight), none for the 23 that were queued when it expired.
+    assert server.logins == 2
+    assert stats["logins"] == 2
+    assert 1 <= server.unauthorized <= 8
+    assert stats["retries_session"] == server.unauthorized

@@ -10,6 +10,7 @@ import orjson
 
 from pipeline.paths import PROJECT_ROOT
 from pipeline.sandbox import account_credentials
+from tests.accounts import account_rows, the_account_file
 from tests.pipeline.buildos.sync_helpers import rows, simulation
 
 
@@ -31,9 +32,9 @@ def test_the_sync_command_lands_the_data_and_prints_the_duckdb_path(sandbox_fact
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"DuckDB file: {db.resolve()}" in done.stdout
     assert "buildos/tasks" in done.stdout
-    [(tasks,)] = rows(db, "select count(*) from buildos.tasks")
+    [(tasks,)] = rows(the_account_file(db), "select count(*) from buildos.tasks")
     assert tasks > 0
-    assert rows(db, "select mode, status from meta.sync_runs") == [("full", "succeeded")]
+    assert account_rows(db, "select mode, status from meta.sync_runs") == [("full", "succeeded")]
 
 
 def test_the_sync_command_syncs_every_account_of_buildos_accounts(sandbox_factory, tmp_path):
@@ -64,9 +65,9 @@ def test_the_sync_command_syncs_every_account_of_buildos_accounts(sandbox_factor
     assert done.returncode == 0, done.stderr[-2000:]
     assert "sync: 3 account(s)" in done.stdout
     expected = sorted(a.id for a in server.app.workspace.accounts)
-    runs = rows(db, "select account_id, mode, status from meta.sync_runs order by account_id")
+    runs = account_rows(db, "select account_id, mode, status from meta.sync_runs")
     assert runs == [(account_id, "full", "succeeded") for account_id in expected]
-    landed = rows(db, "select account_id, count(*) from buildos.tasks group by all order by 1")
+    landed = account_rows(db, "select account_id, count(*) from buildos.tasks group by all")
     assert [account_id for account_id, _ in landed] == expected
     assert all(count > 0 for _, count in landed)
     assert credentials[2][2] not in done.stdout + done.stderr  # the key (test_secrets: more)
