@@ -7,6 +7,8 @@ import dagster as dg
 from assets.models import MODELS
 from pipeline import account_build, handoff, shared
 from pipeline.buildos.runs import latest_sync
+from pipeline.lake import LakeSettings
+from pipeline.lake_fan_in import commit_releases
 from pipeline.partitions import ACCOUNTS, backfill_policy, run_account_ids
 from pipeline.resources import DuckDBWarehouse
 
@@ -97,12 +99,19 @@ SHARED_SPECS = [
 
 @dg.multi_asset(specs=SHARED_SPECS, name="shared_marts", pool="shared_writer")
 def shared_marts(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse):
-    """Gather every registered account's current release into the shared file, in one
-    transaction: only the accounts with a newer release are replaced."""
+    """Gather every registered account's current release into the shared lake (DuckLake: one
+    commit, one snapshot; pipeline/lake) and the shared file, each in one transaction: only
+    the accounts with a newer release are replaced."""
     account_ids = sorted(context.instance.get_dynamic_partitions(ACCOUNTS.name))
+    # The lake first (one DuckLake commit), then the shared file from the same releases.
+    settings = LakeSettings.from_env(data_root=warehouse.root)
+    committed = commit_releases(settings, warehouse.root, account_ids)
+    snapshot = committed.snapshot
     con = warehouse.connect()
     try:
-        result = shared.fan_in(con, warehouse.root, account_ids)
+        result = shared.fan_in(
+            con, warehouse.root, account_ids, (snapshot.snapshot_id, snapshot.committed_at)
+        )
     finally:
         con.close()
     if result.unreleased:
@@ -121,6 +130,9 @@ def shared_marts(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse):
             "loaded": len(result.loaded),
             "removed": len(result.removed),
             "unreleased": len(result.unreleased),
+            "lake_snapshot": snapshot.snapshot_id,
+            "lake_committed": len(committed.committed),
+            "lake_catalog": settings.catalog_label,
         },
     )
 

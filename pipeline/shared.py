@@ -25,6 +25,8 @@ RELEASES_DDL = [
     "release_id varchar not null, sync_id varchar, sync_status varchar, sync_mode varchar, "
     "as_of_at timestamptz, sync_finished_at timestamptz, released_at timestamptz, "
     "loaded_at timestamptz not null)",
+    # The lake snapshot the shared file was loaded beside: every output of a publish names it.
+    "create table if not exists meta.lake_snapshot (snapshot_id bigint, committed_at timestamptz)",
 ]
 
 
@@ -44,9 +46,15 @@ def _files(paths: list[Path]) -> str:
     return "[" + ", ".join(_literal(p) for p in paths) + "]"
 
 
-def fan_in(con: duckdb.DuckDBPyConnection, root: Path, account_ids: Sequence[str]) -> FanIn:
+def fan_in(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    account_ids: Sequence[str],
+    lake_snapshot: tuple[int, object] | None = None,
+) -> FanIn:
     """Bring the shared file up to the current release of every account in `account_ids`
-    (their folders are <root>/accounts/<id>)."""
+    (their folders are <root>/accounts/<id>), noting the lake snapshot (id, committed at)
+    that holds the same releases."""
     for statement in RELEASES_DDL:
         con.execute(statement)
     held = dict(con.execute("select account_id, release_id from meta.account_releases").fetchall())
@@ -60,10 +68,13 @@ def fan_in(con: duckdb.DuckDBPyConnection, root: Path, account_ids: Sequence[str
             manifests[account_id] = manifest
     changed = [a for a, m in manifests.items() if held.get(a) != m["release_id"]]
     removed = sorted(a for a in held if a not in set(account_ids))
-    if changed or removed:
+    if changed or removed or lake_snapshot is not None:
         con.execute("begin")
         try:
             _replace(con, root, manifests, changed, removed)
+            if lake_snapshot is not None:
+                con.execute("delete from meta.lake_snapshot")
+                con.execute("insert into meta.lake_snapshot values (?, ?)", list(lake_snapshot))
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -82,10 +82,14 @@ def publish_failure(result) -> str:
 
 def output_lines(db: str | Path, exports_dir: str | Path, postgres_url: str | None) -> list[str]:
     """Where the published outputs are."""
+    from pipeline.lake import LakeSettings
+
     exports = Path(exports_dir).resolve()
+    lake = LakeSettings.from_env(data_root=Path(db).resolve().parent)
     lines = [
         "Outputs:",
         f"  DuckDB file (pipeline, bi views):  {Path(db).resolve()}",
+        f"  shared lake (DuckLake catalog):    {lake.catalog_label}",
         f"  Parquet exports:                   {exports / 'current'}",
         f"  portable views over the Parquet:   {exports / 'current' / 'views.sql'}",
         f"  serving file for BI (read-only):   {exports / 'analytics.duckdb'}",

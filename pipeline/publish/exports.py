@@ -68,6 +68,18 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
     ]
 
 
+def _lake_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The shared lake's snapshot holding the same releases as the shared file (its id)."""
+    [(exists,)] = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'lake_snapshot'"
+    ).fetchall()
+    if not exists:
+        return None
+    rows = con.execute("select snapshot_id from meta.lake_snapshot").fetchall()
+    return rows[0][0] if rows else None
+
+
 def write_release(
     con: duckdb.DuckDBPyConnection,
     root: Path,
@@ -159,6 +171,7 @@ def write_release(
         "account_id": account_id,
         "include_free_text": include_free_text,
         "source": [s for s in _sources(con) if account_id in (None, s["account_id"])],
+        "lake_snapshot": _lake_snapshot(con),
         "export_seconds": round(time.perf_counter() - started, 3),
         "tables": tables,
         "spreadsheets": sheets,

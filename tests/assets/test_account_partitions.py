@@ -144,7 +144,7 @@ def test_an_account_whose_checks_fail_keeps_its_last_release(partitioned, tmp_pa
     con = warehouse.connect(files[bad])
     # A done task without completed_at (the app never writes one), past the parser.
     con.execute(
-        "update buildos.tasks set completed_at = null where id = "
+        "update buildos.tasks set completed_at = null, payload_hash = 'changed' where id = "
         "(select min(id) from buildos.tasks where state_key = 'done')"
     )
     con.close()
@@ -216,3 +216,33 @@ def test_an_account_whose_latest_sync_is_partial_is_held_back_unless_allowed(par
     assert _metadata(allowed, "accounts/release")["held_back"] == 0
     manifest = handoff.current(files[partial].parent)
     assert (manifest["sync_id"], manifest["sync_status"]) == ("partial-run", "partial")
+
+
+def test_the_lake_holds_the_same_marts_and_names_each_accounts_release(partitioned, single_file):
+    from pipeline.lake import LakeSettings, attach, current_snapshot
+
+    db, _, _ = partitioned
+    settings = LakeSettings.from_env(env={}, data_root=db.parent)
+    snapshot = current_snapshot(settings)
+    assert sorted(snapshot.accounts) == sorted(account_files(db))
+    for account_id, held in snapshot.accounts.items():
+        assert (
+            held.release_id == handoff.current(account_files(db)[account_id].parent)["release_id"]
+        )
+    con = warehouse.connect(db, read_only=True)
+    attach(con, settings, snapshot=snapshot.snapshot_id)
+    con.execute(f"attach '{single_file}' as single (read_only)")
+    try:
+        [(pinned,)] = con.execute("select snapshot_id from meta.lake_snapshot").fetchall()
+        assert pinned == snapshot.snapshot_id  # the shared file names the lake snapshot
+        for table in [m.name for m in load_models() if m.layer == "marts"]:
+            columns = _columns(con, "single", table)
+            select = ", ".join(f'"{c}"' for c in columns)
+            for a, b in (("lake", "single"), ("single", "lake")):
+                [(extra,)] = con.execute(
+                    f"select count(*) from (select {select} from {a}.marts.{table} "
+                    f"except all select {select} from {b}.marts.{table})"
+                ).fetchall()
+                assert extra == 0, f"{table}: {extra} rows of {a} not in {b}"
+    finally:
+        con.close()

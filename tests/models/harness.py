@@ -5,7 +5,7 @@
         ...
     })
 
-Each input is created as a table from the given rows (column types inferred by DuckDB, or
+Each input is created as a view over the given rows (column types inferred by DuckDB, or
 forced with `types={"schema.table": {"column": "timestamptz"}}`); the model's SQL runs against
 them exactly as in the pipeline. The day spine (intermediate.int_dates) is a wide calendar
 built by its own SQL over 2020-2030, unless the test gives it or is a test of the spine itself.
@@ -109,7 +109,9 @@ def _build_upstream(con, model, inputs: dict, name: str, seen: tuple = ()) -> No
             continue
         _build_upstream(con, upstream, inputs, name, (*seen, table))
         con.execute(f"create schema if not exists {schema}")
-        con.execute(f"create table {relation} as {upstream.sql}")
+        # a view, as the inputs are: a column that is null in every row keeps DuckDB's NULL
+        # type through it (a table stores it as INTEGER on DuckDB 1.5)
+        con.execute(f"create view {relation} as {upstream.sql}")
 
 
 def run_model(
@@ -124,7 +126,7 @@ def run_model(
     model = MODELS[name]
     con = duckdb.connect()
     con.execute("set timezone = 'UTC'")
-    for relation, rows in inputs.items():
+    for number, (relation, rows) in enumerate(inputs.items()):
         schema = relation.split(".")[0]
         con.execute(f"create schema if not exists {schema}")
         forced = (types or {}).get(relation, {})
@@ -133,13 +135,15 @@ def run_model(
             if known is not None:  # columns the model documents but the test left out: null
                 rows = [{**dict.fromkeys(known.columns), **row} for row in rows]
             arrow = pa.Table.from_pylist(rows)
-            con.register("input_rows", arrow)
+            # registered for the connection's life, under a view: a column the rows leave null
+            # keeps the NULL type, which casts to whatever the model compares it with, where a
+            # table made from it would hold INTEGER (DuckDB 1.5) and fail coalesce(x, timestamp)
+            con.register(f"input_rows_{number}", arrow)
             casts = ", ".join(
                 f"cast({column} as {forced[column]}) as {column}" if column in forced else column
                 for column in arrow.column_names
             )
-            con.execute(f"create table {relation} as select {casts} from input_rows")
-            con.unregister("input_rows")
+            con.execute(f"create view {relation} as select {casts} from input_rows_{number}")
         else:
             columns = ", ".join(f"{c} {t}" for c, t in forced.items())
             con.execute(f"create table {relation} ({columns})")

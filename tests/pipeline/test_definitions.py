@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 import pipeline.definitions as definitions
-from pipeline import delivery
+from pipeline import automation, delivery
 from pipeline.resources import DeliverySettings
 from tests.pipeline.receivers import HttpReceiver
 
@@ -19,32 +19,113 @@ def test_the_definitions_load_with_every_group():
     dg.Definitions.validate_loadable(definitions.defs)
     graph = definitions.defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"buildos", "staging", "intermediate", "marts", "publish", "dashboards"}
+    assert groups == {
+        "buildos",
+        "staging",
+        "intermediate",
+        "marts",
+        "accounts",
+        "shared",
+        "publish",
+        "dashboards",
+    }
 
 
-def _run_requests(schedule, when: datetime):
-    context = dg.build_schedule_context(scheduled_execution_time=when)
+ACCOUNT_IDS = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(1, 8)]
+
+
+@pytest.fixture
+def instance(tmp_path):
+    """An instance in the test's folder (a schedule's context needs one it can reopen)."""
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        yield instance
+
+
+def _instance_with_accounts(instance, ids=ACCOUNT_IDS) -> dg.DagsterInstance:
+    instance.add_dynamic_partitions("accounts", ids)
+    return instance
+
+
+def _run_requests(schedule, when: datetime, instance):
+    context = dg.build_schedule_context(scheduled_execution_time=when, instance=instance)
     return schedule.evaluate_tick(context).run_requests
 
 
-def test_hourly_refresh_runs_the_refresh_job_every_hour():
+def test_hourly_refresh_asks_for_every_account_one_run_per_batch(monkeypatch, instance):
+    monkeypatch.setenv("BUILDOS_ACCOUNTS_PER_RUN", "3")
     schedule = definitions.hourly_refresh
     assert schedule.cron_schedule == "0 * * * *"
-    [request] = _run_requests(schedule, datetime(2026, 3, 2, 10, tzinfo=UTC))
-    assert schedule.job_name == "refresh"
-    assert request.run_config == {}
-    job = definitions.defs.resolve_job_def("refresh")
+    assert schedule.job_name == "accounts_refresh"
+    requests = _run_requests(
+        schedule, datetime(2026, 3, 2, 10, tzinfo=UTC), _instance_with_accounts(instance)
+    )
+    ranges = [
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+        for r in requests
+    ]
+    ids = ACCOUNT_IDS
+    assert ranges == [(ids[0], ids[2]), (ids[3], ids[5]), (ids[6], ids[6])]
+    assert len({r.run_key for r in requests}) == 3
+    job = definitions.defs.resolve_job_def("accounts_refresh")
     keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
     assert "buildos/projects" in keys and "marts/fct_velocity_weekly" in keys
-    assert "exports/current" in keys and "alerts/projects_at_risk" in keys
-    assert "dashboards/executive" not in keys
+    assert "accounts/release" in keys
+    assert "exports/current" not in keys and "dashboards/executive" not in keys
+    publish = definitions.defs.resolve_job_def("publish")
+    keys = {key.to_user_string() for key in publish.asset_layer.executable_asset_keys}
+    assert {"shared/dim_projects", "exports/current", "alerts/projects_at_risk"} <= keys
 
 
-def test_daily_reconciliation_asks_for_a_full_sync():
-    assert definitions.daily_full_reconciliation.cron_schedule == "30 3 * * *"
+def test_a_batch_whose_accounts_are_still_running_waits_for_the_next_tick(monkeypatch, instance):
+    monkeypatch.setenv("BUILDOS_ACCOUNTS_PER_RUN", "3")
+    instance = _instance_with_accounts(instance)
+    job = definitions.defs.resolve_job_def("accounts_refresh")
+    # An earlier run still holds accounts 4 to 6.
+    instance.create_run_for_job(
+        job,
+        tags={
+            "dagster/asset_partition_range_start": ACCOUNT_IDS[3],
+            "dagster/asset_partition_range_end": ACCOUNT_IDS[5],
+        },
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    requests = _run_requests(
+        definitions.hourly_refresh, datetime(2026, 3, 2, 11, tzinfo=UTC), instance
+    )
+    starts = [r.tags["dagster/asset_partition_range_start"] for r in requests]
+    assert starts == [ACCOUNT_IDS[0], ACCOUNT_IDS[6]]
+
+
+def test_the_daily_reconciliation_is_spread_over_the_day():
+    from pipeline.partitions import reconcile_hour
+
+    hours = [reconcile_hour(f"{n:08x}-1111-4111-8111-111111111111") for n in range(2400)]
+    per_hour = [hours.count(h) for h in range(24)]
+    assert min(per_hour) > 60 and max(per_hour) < 140  # about 100 each, none crowded
+    assert reconcile_hour(ACCOUNT_IDS[0]) == reconcile_hour(ACCOUNT_IDS[0])
     assert definitions.full_reconciliation_job.config == {
         "ops": {"buildos_sync": {"config": {"full": True}}}
     }
+
+
+def test_the_registry_sensor_adds_and_removes_account_partitions(instance):
+    instance = _instance_with_accounts(instance, ACCOUNT_IDS[:3])
+    registered = [ACCOUNT_IDS[1], ACCOUNT_IDS[2], ACCOUNT_IDS[4]]
+    context = dg.build_sensor_context(instance=instance)
+    result = automation.registry_changes(context, registered)
+    requests = result.dynamic_partitions_requests
+    assert [(type(r).__name__, list(r.partition_keys)) for r in requests] == [
+        ("AddDynamicPartitionsRequest", [ACCOUNT_IDS[4]]),
+        ("DeleteDynamicPartitionsRequest", [ACCOUNT_IDS[0]]),
+    ]
+
+
+def test_publish_waits_until_no_account_run_is_left(instance):
+    instance = _instance_with_accounts(instance, ACCOUNT_IDS[:2])
+    context = dg.build_sensor_context(instance=instance)
+    assert isinstance(
+        automation.publish_when_settled(context, "accounts_refresh"), dg.SkipReason
+    )  # nothing released yet
 
 
 def test_the_weekly_dashboard_runs_on_monday_at_seven_in_the_configured_timezone(monkeypatch):
