@@ -315,6 +315,12 @@ class Background:
     def is_alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def stop(self) -> None:
+        """Ends the run's process if it is still going (a test that failed midway)."""
+        if self.is_alive():
+            self.process.kill()
+            self.process.wait(30)
+
     def join(self, timeout: float | None = None) -> None:
         try:
             self.process.wait(timeout)
@@ -357,6 +363,19 @@ def lock_errors(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> list[st
             if LOCK_ERROR in text:
                 found.append(f"{run_id} {entry.step_key}: {text[:300]}")
     return found
+
+
+def lease_busy(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> set[str]:
+    """The accounts these runs' steps left out because another run held their lease."""
+    from pipeline.partitions import ACCOUNTS
+
+    keys = instance.get_dynamic_partitions(ACCOUNTS.name)
+    named = set()
+    for run_id in run_ids:
+        for entry in instance.all_logs(run_id):
+            if "LeaseBusy" in (entry.message or ""):
+                named |= {key for key in keys if key in entry.message}
+    return named
 
 
 def step_workers(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ ceiling held across both workers."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import dagster as dg
@@ -199,16 +200,22 @@ def test_two_requests_for_the_same_accounts_never_sync_one_at_the_same_time(
         cluster.Background(tmp_path, "accounts_refresh", batch[0], batch[-1]).start()
         for _ in range(2)
     ]
-    for run in runs:
-        run.join(RUN_DEADLINE)
-        assert run.error is None, run.error
+    try:
+        for run in runs:
+            run.join(RUN_DEADLINE)
+            assert run.error is None, run.error
+    finally:
+        for run in runs:
+            run.stop()
+    busy = cluster.lease_busy(instance, [r.run_id for r in runs])
     for account_id in batch:
         rows = cluster.sync_runs(files[account_id])
         new = [r for r in rows[before[account_id] :] if r[4] is not None]
-        # both runs synced this account, one after the other: no two syncs overlap in time
-        assert len(new) == 2, rows
+        # Both runs synced the account, one after the other (the second waited for the
+        # lease), or the second gave up waiting and said so: never two syncs at once.
+        assert len(new) == 2 or (len(new) == 1 and account_id in busy), rows
         spans = sorted((r[3], r[4]) for r in new)
-        assert spans[0][1] <= spans[1][0], spans
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
     assert cluster.lock_errors(instance, [r.run_id for r in runs]) == []
     assert cluster.LOCK_ERROR not in cluster.worker_logs(workers)
 
@@ -224,18 +231,20 @@ def test_a_worker_killed_mid_sync_costs_nothing_once_the_batch_is_rerun(
     run = cluster.Background(tmp_path, "full_reconciliation", first, last).start()
     deadline = time.monotonic() + RUN_DEADLINE
     taken = None
-    while taken is None:
-        assert time.monotonic() < deadline, "the sync never started"
-        assert run.is_alive(), f"the run ended before its sync was caught: {run.log_path}"
+    while taken is None and run.is_alive() and time.monotonic() < deadline:
         started = instance.get_runs(dg.RunsFilter(job_name="full_reconciliation"))
         # caught mid-sync: a worker took the step and BuildOS is being asked
         if started and sandbox.stats().get("total", 0) > 0:
             taken = cluster.step_workers(instance, started[0].run_id).get("buildos_sync")
         time.sleep(0.2)
-    [victim] = [w for w in workers if w.node_name == taken]
-    victim.kill()
-    run.join(RUN_DEADLINE)
-    assert not run.is_alive(), "the run never ended after its worker was killed"
+    try:
+        assert taken is not None, f"the sync was not caught running: {run.log_path}"
+        [victim] = [w for w in workers if w.node_name == taken]
+        victim.kill()
+        run.join(RUN_DEADLINE)
+        assert not run.is_alive(), "the run never ended after its worker was killed"
+    finally:
+        run.stop()
     # Whatever became of that run, the batch run again and a publish give the same marts.
     rerun = cluster.execute(instance, cluster.accounts_refresh, range_tags(first, last))
     published = cluster.execute(instance, cluster.publish, {SHARED_WRITER_TAG: "shared"})
