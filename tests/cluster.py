@@ -378,6 +378,14 @@ def lease_busy(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> set[str]
     return named
 
 
+def finished_steps(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The steps of a run that have succeeded so far."""
+    return {
+        entry.step_key
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    }
+
+
 def step_workers(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
     """step key -> the Celery worker that took it (from the run's engine events)."""
     taken = {}

@@ -46,6 +46,7 @@ SIMULATION = {"accounts": ACCOUNTS, "projects": 2, "tasks": 6, "seed": 11}
 # The fleet's ceiling, low enough that two workers syncing at once would pass it unchecked.
 FLEET_RATE, FLEET_BURST = 12.0, 4
 SHARED = dg.AssetSelection.groups("shared")  # the fan-in, what (a) compares
+KILL_AFTER_REQUESTS = 10
 RUN_DEADLINE = 600.0  # seconds a run of this test may take on a loaded machine
 
 
@@ -233,13 +234,16 @@ def test_a_worker_killed_mid_sync_costs_nothing_once_the_batch_is_rerun(
     taken = None
     while taken is None and run.is_alive() and time.monotonic() < deadline:
         started = instance.get_runs(dg.RunsFilter(job_name="full_reconciliation"))
-        # caught mid-sync: a worker took the step and BuildOS is being asked
-        if started and sandbox.stats().get("total", 0) > 0:
+        # caught mid-sync: a worker took the step and has asked BuildOS a few times (a full
+        # reconciliation of these accounts asks over a hundred times, at most 12 a second)
+        if started and sandbox.stats().get("total", 0) >= KILL_AFTER_REQUESTS:
             taken = cluster.step_workers(instance, started[0].run_id).get("buildos_sync")
         time.sleep(0.2)
     try:
         assert taken is not None, f"the sync was not caught running: {run.log_path}"
         [victim] = [w for w in workers if w.node_name == taken]
+        # killed before its sync ended
+        assert "buildos_sync" not in cluster.finished_steps(instance, started[0].run_id)
         victim.kill()
         run.join(RUN_DEADLINE)
         assert not run.is_alive(), "the run never ended after its worker was killed"
