@@ -70,12 +70,16 @@ class FleetBudget:
         """Take one request's token; TimeoutError if none will be there by `deadline`
         (a time.monotonic() value)."""
         loop = asyncio.get_running_loop()
-        take = self._async.get(loop)
-        if take is None:
+        if loop not in self._async:
             client = redis.asyncio.Redis.from_url(self.url, socket_timeout=10)
-            take = self._async[loop] = client.register_script(TAKE)
+            self._async[loop] = (client.register_script(TAKE), asyncio.Lock())
+        take, one_at_a_time = self._async[loop]
         while True:
-            wait = float(await take(keys=[self.key], args=[self.rate, self.burst]))
+            # A sync has hundreds of requests waiting here at once: they ask Redis in turn
+            # (each call takes a fraction of a millisecond) rather than each on a connection
+            # of its own, which would exhaust the client's pool (MaxConnectionsError).
+            async with one_at_a_time:
+                wait = float(await take(keys=[self.key], args=[self.rate, self.burst]))
             if wait == 0:
                 return
             self._check(wait, deadline)

@@ -124,3 +124,16 @@ def test_configured_from_the_environment_without_showing_the_url():
     assert "s3cret" not in repr(budget)
     with pytest.raises(ValueError, match="requests_per_second > 0"):
         FleetBudget(REDIS_URL, 0, 1)
+
+
+def test_many_requests_waiting_at_once_share_one_connection_per_loop():
+    """A sync has hundreds of requests waiting on the budget at once; they ask Redis one at
+    a time, so the client's connection pool (100 in redis-py 8) is never exhausted."""
+    require_redis()
+    budget = FleetBudget(REDIS_URL, 2000.0, 50, key=f"test:fleet:{uuid.uuid4().hex}")
+
+    async def many() -> None:
+        deadline = time.monotonic() + 60
+        await asyncio.gather(*(budget.acquire(deadline) for _ in range(300)))
+
+    asyncio.run(many())
