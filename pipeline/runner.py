@@ -158,6 +158,10 @@ def materialize(
                 if not keys:
                     raise NoAccounts("no BuildOS account is synced yet: run `pipeline sync`")
                 selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
+                account_ops = {a.op.name for a in defs.assets if a.partitions_def is not None}
+                if "ops" in config:
+                    ops = {k: v for k, v in config["ops"].items() if k not in account_ops}
+                    config = {**config, "ops": ops}
             else:
                 raise NoAccounts("no BuildOS account is configured")
         return dg.materialize(
