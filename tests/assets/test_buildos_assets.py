@@ -10,7 +10,7 @@ from pipeline import warehouse
 from pipeline.buildos.records import ENTITIES
 from pipeline.resources import BuildOSResource, DuckDBWarehouse
 from pipeline.sandbox import SimulationOptions, dump_workspace, generate_workspace, start_sandbox
-from tests.accounts import materialize, the_account_file
+from tests.accounts import account_files, materialize, the_account_file
 from tests.pipeline.buildos.sync_helpers import NOW, simulation
 
 PASSWORD = "pw-Asset-Secret-6b2f9d"
@@ -77,3 +77,35 @@ def test_buildos_sync_materializes_every_table_with_its_row_count(tmp_path):
     events = repr([event.event_specific_data for event in result.all_events])
     for text in (repr(metadata), events):
         assert PASSWORD not in text and API_KEY not in text
+
+
+def test_a_wrong_password_fails_its_account_and_not_the_next(tmp_path):
+    """Issue 10, case 4, through the asset: the good account lands, the check names the bad."""
+    db = tmp_path / "warehouse.duckdb"
+    options = simulation(5, accounts=2, projects=3, tasks=10)
+    with start_sandbox(options) as server:
+        good, bad = server.app.workspace.accounts
+        entries = [
+            {"account_id": bad.id, "email": bad.email, "password": "not-the-password"},
+            {"account_id": good.id, "email": good.email, "password": good.password},
+        ]
+        result = materialize(
+            dg.AssetSelection.groups("buildos"),
+            {
+                "buildos": BuildOSResource(
+                    base_url=server.base_url, accounts_json=orjson.dumps(entries).decode()
+                ),
+                "warehouse": DuckDBWarehouse(path=str(db)),
+            },
+        )
+    assert result.success  # one account's failure is not the run's
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "sync_succeeded" and not check.passed
+    assert check.metadata["unsettled_accounts"].value == f"{bad.id}: failed"
+    con = warehouse.connect(account_files(db)[good.id], read_only=True)
+    try:
+        [(tasks,)] = con.execute("select count(*) from buildos.tasks").fetchall()
+    finally:
+        con.close()
+    assert tasks > 0
+    assert "not-the-password" not in repr([e.event_specific_data for e in result.all_events])
