@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 
 import dagster as dg
@@ -13,6 +14,9 @@ import dagster as dg
 from pipeline import safety
 
 ACCOUNTS = dg.DynamicPartitionsDefinition(name="accounts")
+# BackfillPolicy is what batches accounts into runs; Dagster marks the parameter beta, and
+# would say so on every command.
+warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 # Accounts per run (BUILDOS_ACCOUNTS_PER_RUN): Dagster's per-run overhead is paid once a batch.
 DEFAULT_ACCOUNTS_PER_RUN = 25
 
