@@ -125,6 +125,10 @@ def buildos_sync(
             except LeaseBusy as busy:
                 errors[account_id] = f"{type(busy).__name__}: {busy}"
         with buildos.accounts(only=leased) as accounts:
+            synced = [account_id for _, account_id in accounts]
+            for account_id in sorted(set(leased) - set(synced)):
+                # Its entry's login failed, or it left the configuration since registration.
+                errors[account_id] = "no configured BuildOS account resolves to this id"
             outcomes = sync_accounts(
                 accounts,
                 open_account,
@@ -136,7 +140,7 @@ def buildos_sync(
             )
     errors |= {
         account_id: f"{type(o).__name__}: {o}"
-        for account_id, o in zip(leased, outcomes, strict=True)
+        for account_id, o in zip(synced, outcomes, strict=True)
         if isinstance(o, BaseException)
     }
     results = [o for o in outcomes if isinstance(o, SyncResult)]

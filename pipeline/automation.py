@@ -65,11 +65,14 @@ def account_batches(
     return requests
 
 
-def registry_changes(context: dg.SensorEvaluationContext, registered: Sequence[str]):
-    """Partitions for the accounts the registry gained; none any more for those it lost."""
+def registry_changes(
+    context: dg.SensorEvaluationContext, registered: Sequence[str], remove: bool = True
+):
+    """Partitions for the accounts the registry gained; none any more for those it lost,
+    unless told not to remove any."""
     current = context.instance.get_dynamic_partitions(ACCOUNTS.name)
     added = [a for a in registered if a not in set(current)]
-    removed = [a for a in current if a not in set(registered)]
+    removed = [a for a in current if remove and a not in set(registered)]
     if not added and not removed:
         return dg.SkipReason(f"{len(current)} accounts, unchanged")
     requests = []

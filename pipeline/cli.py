@@ -97,7 +97,7 @@ def connection_options(command):
 )
 def sync(base_url, email, password, api_key, account_id, db, full, accounts_json) -> None:
     from pipeline.resources import BuildOSResource, DuckDBWarehouse
-    from pipeline.runner import RichProgress, materialize
+    from pipeline.runner import AccountsLeftOut, NoAccounts, RichProgress, materialize
 
     resource = BuildOSResource(
         base_url=base_url,
@@ -107,18 +107,26 @@ def sync(base_url, email, password, api_key, account_id, db, full, accounts_json
         account_id=account_id,
         accounts_json=accounts_json,
     )
+    left_out = None
     with RichProgress() as progress:
-        result = materialize(
-            [["buildos", "projects"]],
-            {
-                "buildos": resource,
-                "warehouse": DuckDBWarehouse(path=db),
-            },
-            {"ops": {"buildos_sync": {"config": {"full": full}}}},
-            progress,
-        )
+        try:
+            result = materialize(
+                [["buildos", "projects"]],
+                {
+                    "buildos": resource,
+                    "warehouse": DuckDBWarehouse(path=db),
+                },
+                {"ops": {"buildos_sync": {"config": {"full": full}}}},
+                progress,
+            )
+        except AccountsLeftOut as error:
+            result, left_out = error.result, error
+        except NoAccounts as error:
+            raise click.ClickException(f"sync: {error}") from None
     _echo(summary.materialization_lines(result))
     click.echo(f"DuckDB file: {Path(db).resolve()}")
+    if left_out is not None:  # after the others' summary, and a failing exit for schedulers
+        raise click.ClickException(f"sync: {left_out}")
 
 
 MODEL_GROUPS = ("staging", "intermediate", "marts")

@@ -115,8 +115,12 @@ weekly_executive_dashboard = dg.ScheduleDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def account_registry(context: dg.SensorEvaluationContext, buildos: BuildOSResource):
-    """Adds a partition for each account the registry gained, removes those it lost."""
-    return automation.registry_changes(context, buildos.account_ids())
+    """Adds a partition for each account the registry gained, removes those it lost (none
+    while an entry's login fails: it may be one of them)."""
+    resolved = buildos.resolve()
+    for entry in resolved.unresolved:
+        context.log.warning(f"left out: {entry}")
+    return automation.registry_changes(context, resolved.ids, remove=not resolved.unresolved)
 
 
 @dg.sensor(name="publish_after_accounts", job=publish_job, minimum_interval_seconds=60)

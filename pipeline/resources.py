@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +15,13 @@ import duckdb
 import orjson
 
 from pipeline import model_build, safety, warehouse
-from pipeline.buildos.client import ClientSettings, DeploymentLimits
+from pipeline.buildos.client import BuildOSError, ClientSettings, DeploymentLimits
 from pipeline.buildos.sync import SyncOptions
 
 SANDBOX = "sandbox"  # the base URL that means "start the embedded sandbox for this run"
 DEFAULT_DB = "data/warehouse.duckdb"
 ACCOUNT_FILE = "warehouse.duckdb"  # in accounts/<account_id>/ beside the shared file
+LOG = logging.getLogger(__name__)
 
 # Resource field -> environment variable. Only the ones that are set are bound (a deployment
 # uses email and password, or an API key; Dagster refuses an EnvVar that is unset).
@@ -30,6 +33,28 @@ BUILDOS_ENV = {
     "account_id": "BUILDOS_ACCOUNT_ID",
     "accounts_json": "BUILDOS_ACCOUNTS",
 }
+
+
+@dataclass(frozen=True)
+class UnresolvedAccount:
+    """A configured account entry whose id could not be learned: its login failed, or the id
+    it gave is not a UUID. It has no partition until it resolves."""
+
+    entry: int  # its position in the configuration, from 1
+    who: str  # its email, or "API key"; never a secret
+    reason: str
+
+    def __str__(self) -> str:
+        return f"account entry {self.entry} ({self.who}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class ResolvedAccounts:
+    """The configured accounts that have an id, and the entries that could not get one."""
+
+    ids: list[str]
+    unresolved: list[UnresolvedAccount]
+    entries: list[dict] = field(repr=False)  # the resolved entries with their ids (secrets)
 
 
 class BuildOSResource(dg.ConfigurableResource):
@@ -98,29 +123,41 @@ class BuildOSResource(dg.ConfigurableResource):
         )
 
     def account_ids(self) -> list[str]:
-        """The configured accounts' ids, the keys of their partitions. The sandbox's are known
-        from its seed; a configured entry names its own; an entry with only an email and a
-        password is asked once (a login)."""
+        """The configured accounts' ids, the keys of their partitions (see `resolve`)."""
+        return self.resolve().ids
+
+    def resolve(self) -> ResolvedAccounts:
+        """The configured accounts' ids. The sandbox's are known from its seed; a configured
+        entry names its own; an entry with only an email and a password is asked once (a
+        login). An entry whose login fails, or whose id is not a UUID, is left out and named
+        in `unresolved`: one bad entry never stops the others."""
         if self.base_url == SANDBOX:
             from pipeline.sandbox.generate import SimulationOptions, account_ids
 
-            return account_ids(SimulationOptions(seed=self.sandbox_seed))
-        ids = []
-        for entry in self._entries():
-            if entry.get("account_id"):
-                ids.append(safety.account_id(entry["account_id"]))
-            else:
-                ids.append(
-                    safety.account_id(_login_account_id(self._settings(self.base_url, entry)))
+            ids = account_ids(SimulationOptions(seed=self.sandbox_seed))
+            return ResolvedAccounts(ids=ids, unresolved=[], entries=[])
+        resolved, unresolved = [], []
+        for position, entry in enumerate(self._entries(), start=1):
+            try:
+                account_id = entry.get("account_id") or _login_account_id(
+                    self._settings(self.base_url, entry)
                 )
-        return ids
+                resolved.append(entry | {"account_id": safety.account_id(account_id)})
+            except (BuildOSError, safety.UnsafePathError, OSError) as error:
+                who = entry.get("email") or "API key"
+                unresolved.append(UnresolvedAccount(position, who, str(error)))
+        for entry in unresolved:
+            LOG.warning("left out: %s", entry)
+        return ResolvedAccounts(
+            ids=[e["account_id"] for e in resolved], unresolved=unresolved, entries=resolved
+        )
 
     @contextmanager
     def accounts(
         self, only: Sequence[str] | None = None
     ) -> Iterator[list[tuple[ClientSettings, str | None]]]:
         """(client settings, configured account id) for every account to sync, or for the
-        accounts in `only` (a run's partitions); an unknown id there is an error."""
+        accounts in `only` (a run's partitions) that are configured and resolve."""
         if self.base_url == SANDBOX:
             from pipeline.sandbox import SimulationOptions, start_sandbox
 
@@ -140,8 +177,7 @@ class BuildOSResource(dg.ConfigurableResource):
             return
         entries = self._entries()
         if only is not None and any(not entry.get("account_id") for entry in entries):
-            ids = self.account_ids()
-            entries = [entry | {"account_id": ids[i]} for i, entry in enumerate(entries)]
+            entries = self.resolve().entries
         yield _only(
             [(self._settings(self.base_url, entry), entry.get("account_id")) for entry in entries],
             only,
@@ -199,13 +235,12 @@ class BuildOSResource(dg.ConfigurableResource):
 
 
 def _only(accounts: list[tuple[ClientSettings, str | None]], only: Sequence[str] | None):
+    """The accounts in `only`, in its order; an id no configured account has is left out (the
+    sync names it as failed)."""
     if only is None:
         return accounts
     known = {account_id: (settings, account_id) for settings, account_id in accounts}
-    missing = [account_id for account_id in only if account_id not in known]
-    if missing:
-        raise ValueError(f"no configured BuildOS account has the id {missing[0]}")
-    return [known[account_id] for account_id in only]
+    return [known[account_id] for account_id in only if account_id in known]
 
 
 def _login_account_id(settings: ClientSettings) -> str:

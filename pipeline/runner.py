@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline.definitions import defs
 from pipeline.partitions import ACCOUNTS, range_tags
 from pipeline.paths import PROJECT_ROOT
-from pipeline.resources import DuckDBWarehouse, ProgressReporter
+from pipeline.resources import DuckDBWarehouse, ProgressReporter, UnresolvedAccount
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # The instance the CLI and `make ui` share: $DAGSTER_HOME, else dagster_home/ in the project
@@ -73,11 +73,24 @@ class NoAccounts(RuntimeError):
     """No account partition to run."""
 
 
-def register_accounts(instance: dg.DagsterInstance, account_ids: Sequence[str]) -> list[str]:
+class AccountsLeftOut(RuntimeError):
+    """The run went on without configured entries whose id could not be learned (a failed
+    login, an id that is not a UUID); `result` is the run of the others."""
+
+    def __init__(self, result, unresolved: Sequence[UnresolvedAccount]):
+        self.result, self.unresolved = result, list(unresolved)
+        names = "\n".join(f"  {entry}" for entry in self.unresolved)
+        super().__init__(f"these configured accounts were not synced:\n{names}")
+
+
+def register_accounts(
+    instance: dg.DagsterInstance, account_ids: Sequence[str], remove: bool = True
+) -> list[str]:
     """Make the instance's account partitions the configured accounts (what the
-    account_registry sensor does on a schedule); returns them in the partitions' order."""
+    account_registry sensor does on a schedule), removing the others unless told not to;
+    returns them in the partitions' order."""
     current = instance.get_dynamic_partitions(ACCOUNTS.name)
-    for gone in [key for key in current if key not in set(account_ids)]:
+    for gone in [key for key in current if remove and key not in set(account_ids)]:
         instance.delete_dynamic_partition(ACCOUNTS.name, gone)
     missing = [key for key in account_ids if key not in set(current)]
     if missing:
@@ -127,7 +140,9 @@ def materialize(
 ) -> dg.ExecuteInProcessResult:
     """Materialize the selected assets of the one Definitions, with resources overridden, in
     one run. Account assets run for every registered account (the run takes the whole range
-    of account partitions); a selection with the sync first registers the configured ones."""
+    of account partitions); a selection with the sync first registers the configured ones.
+    A configured entry whose id cannot be learned is left out, the others run, and then
+    AccountsLeftOut names it (with the run's result); NoAccounts when no account is left."""
     merged = {**defs.resources, **resources}
     if progress is not None:
         merged["progress"] = dg.ResourceDefinition.hardcoded_resource(progress)
@@ -137,14 +152,18 @@ def materialize(
     selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors() if keys else None
     config = {**QUIET_LOGS, **(run_config or {})}
     with persistent_instance() as instance:
-        tags = {}
+        tags, unresolved = {}, []
         partitioned, syncs = _partitioned(keys)
         if partitioned:
             # A sync registers the configured accounts; later steps take the registered ones,
             # else the accounts whose files are beside the shared file.
             if syncs:
-                buildos = merged["buildos"].process_config_and_initialize()
-                partitions = register_accounts(instance, buildos.account_ids())
+                resolved = merged["buildos"].process_config_and_initialize().resolve()
+                unresolved = resolved.unresolved
+                if unresolved and not resolved.ids:
+                    raise NoAccounts(str(AccountsLeftOut(None, unresolved)))
+                # An entry that did not resolve may be a registered account: keep them all.
+                partitions = register_accounts(instance, resolved.ids, remove=not unresolved)
             else:
                 partitions = instance.get_dynamic_partitions(ACCOUNTS.name) or register_accounts(
                     instance, _accounts_on_disk(merged["warehouse"])
@@ -164,7 +183,7 @@ def materialize(
                     config = {**config, "ops": ops}
             else:
                 raise NoAccounts("no BuildOS account is configured")
-        return dg.materialize(
+        result = dg.materialize(
             assets,
             resources=merged,
             run_config=config,
@@ -173,3 +192,6 @@ def materialize(
             instance=instance,
             tags=tags,
         )
+    if unresolved:
+        raise AccountsLeftOut(result, unresolved)
+    return result

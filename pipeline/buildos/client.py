@@ -250,7 +250,11 @@ class BuildOSClient:
 
     async def __aenter__(self) -> BuildOSClient:
         if not self.settings.api_key:
-            await self._login(self._session_generation)
+            try:
+                await self._login(self._session_generation)
+            except BaseException:
+                await self._http.aclose()  # __aexit__ is not called when entering fails
+                raise
         return self
 
     async def __aexit__(self, *exc) -> None:
