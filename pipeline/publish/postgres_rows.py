@@ -61,20 +61,23 @@ def parquet_source(release: Path, spec: dict) -> str:
     return f"read_parquet('{literal}')"
 
 
-def select_for_copy(spec: dict) -> str:
-    """The manifest table's columns as COPY takes them."""
+def select_for_copy(names: list[str], types: dict[str, str]) -> str:
+    """The columns as COPY takes them (`types`: each column's DuckDB type)."""
     parts = []
-    for column in spec["columns"]:
-        name, kind = column["name"], column["type"]
+    for name in names:
         # PostgreSQL refuses NUL in text and \u0000 in jsonb (the sync strips NUL since
         # issue 10; rows landed before that may still hold one).
-        if postgres_type(kind) == "jsonb":
+        if postgres_type(types[name]) == "jsonb":
             parts.append(f"replace(cast(to_json({name}) as varchar), '\\u0000', '') as {name}")
-        elif kind.upper() == "VARCHAR":
+        elif types[name].upper() == "VARCHAR":
             parts.append(f"replace({name}, chr(0), '') as {name}")
         else:
             parts.append(name)
     return ", ".join(parts)
+
+
+def _select(spec: dict) -> str:
+    return select_for_copy(column_names(spec), {c["name"]: c["type"] for c in spec["columns"]})
 
 
 def table_batches(
@@ -83,7 +86,7 @@ def table_batches(
     """Every row of a manifest table, in batches."""
     if spec["rows"] == 0:
         return iter(())
-    query = f"select {select_for_copy(spec)} from {parquet_source(release, spec)}"
+    query = f"select {_select(spec)} from {parquet_source(release, spec)}"
     return iter(reader.sql(query).to_arrow_reader(COPY_CHUNK_ROWS))
 
 
@@ -95,7 +98,7 @@ def rows_by_account(
     if spec["rows"] == 0 or not account_ids:
         return {}
     rows = reader.execute(
-        f"select {select_for_copy(spec)} from {parquet_source(release, spec)} "
+        f"select {_select(spec)} from {parquet_source(release, spec)} "
         "where account_id in (select unnest(?)) order by account_id",
         [account_ids],
     ).arrow()
