@@ -240,7 +240,9 @@ def _whole(
     rows, build_xid = _build(engine, release, manifest, target, accounts, shared, contract, policy)
     built = time.perf_counter()
     try:
-        attempts = switch(engine, schema, target, manifest, build_xid, policy)
+        # On a first publish there is no release a reader's old snapshot could be on.
+        waits_for = build_xid if current is not None else None
+        attempts = switch(engine, schema, target, manifest, waits_for, policy)
     except SwitchBlocked:
         drop_schema(engine, target, policy)
         raise
@@ -294,8 +296,12 @@ def _build(
             connection.execute(sa.text(f"drop schema if exists {target} cascade"))
             connection.execute(sa.text("set local lock_timeout = 0"))
             connection.execute(sa.text(f"create schema {target}"))
-            stamp = {"release_id": manifest["release_id"], "switched_at": None}
-            stamp["contract"] = contract
+            # The contract, so the next publish knows whether it can go per account.
+            stamp = {
+                "release_id": manifest["release_id"],
+                "switched_at": None,
+                "contract": contract,
+            }
             literal_sql(
                 connection,
                 f"comment on schema {target} is {quote_literal(orjson.dumps(stamp).decode())}",

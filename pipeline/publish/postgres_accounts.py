@@ -172,8 +172,7 @@ def replace_changed(
     """Bring the tables of `schema` (the current release schema) to the release: changed
     tables without accounts first (so the calendar is there before the rows that use it),
     then each changed or new account, then removed accounts, each in its own transaction;
-    then the release row, if no account was blocked."""
-    outcome = Outcome()
+    then the release row, if nothing was blocked."""
     with engine.connect() as connection:
         held = {
             a: (r, d)
@@ -191,124 +190,151 @@ def replace_changed(
         )
     changed = [a for a, account in accounts.items() if not account.same_as(held.get(a))]
     removed = sorted(safety.account_id(a) for a in held if a not in accounts)
-    outcome.unchanged = len(accounts) - len(changed)
+    per_account = {n: s for n, s in manifest["tables"].items() if has_accounts(s)}
+    replace = _Replace(engine, schema, manifest, policy, deadline)
+    replace.outcome.unchanged = len(accounts) - len(changed)
     reader = duckdb.connect()
     try:
         for name, digest in shared.items():
-            if held_tables.get(name) == digest:
-                continue
-            spec = manifest["tables"][name]
-
-            def replace_table(connection, name=name, spec=spec, digest=digest) -> int:
-                connection.execute(sa.text(f"delete from {schema}.{name}"))
-                driver = connection.connection.driver_connection
-                rows = copy_rows(
-                    driver,
-                    f"{schema}.{name}",
-                    column_names(spec),
-                    table_batches(reader, release, spec),
-                )
-                record_tables(connection, schema, {name: digest}, manifest["release_id"])
-                return rows
-
-            rows = _retrying(engine, schema, policy, deadline, replace_table, outcome, name)
-            if rows is not None:
-                outcome.tables_replaced.append(name)
-                outcome.rows += rows
-        per_account = {n: s for n, s in manifest["tables"].items() if has_accounts(s)}
+            if held_tables.get(name) != digest:
+                batches = table_batches(reader, release, manifest["tables"][name])
+                replace.shared_table(name, digest, batches)
         for start in range(0, len(changed), ACCOUNTS_PER_READ):
             batch = changed[start : start + ACCOUNTS_PER_READ]
             read = {n: rows_by_account(reader, release, s, batch) for n, s in per_account.items()}
             for account_id in batch:
-                rows = _replace_account(
-                    engine,
-                    schema,
-                    policy,
-                    deadline,
-                    outcome,
-                    account_id,
-                    {n: read[n].get(account_id) for n in per_account},
-                    per_account,
-                    accounts[account_id],
-                    manifest,
-                )
-                if rows is not None:
-                    outcome.replaced.append(account_id)
-                    outcome.rows += rows
+                rows = {n: read[n].get(account_id) for n in per_account}
+                replace.account(account_id, per_account, rows, accounts[account_id])
     finally:
         reader.close()
     for account_id in removed:
-        rows = _replace_account(
-            engine,
-            schema,
-            policy,
-            deadline,
-            outcome,
-            account_id,
-            {},
-            per_account,
-            None,
-            manifest,
-        )
-        if rows is not None:
-            outcome.removed.append(account_id)
+        replace.account(account_id, per_account, {}, None)
+    outcome = replace.outcome
     if not outcome.blocked:
+        replace.release_row()
+    if outcome.blocked:
+        blocked = [a for a in outcome.blocked if a in accounts or a in removed]
+        raise AccountsBlocked(_blocked_message(schema, manifest, outcome), sorted(blocked))
+    return outcome
 
-        def stamp_release(connection) -> int:
+
+class _Replace:
+    """The transactions of one per-account publish, each retried when it could not get a
+    lock in time, with what they did in `outcome`."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        schema: str,
+        manifest: dict,
+        policy: SwitchPolicy,
+        deadline: float,
+    ):
+        self.engine, self.schema, self.manifest = engine, schema, manifest
+        self.policy, self.deadline = policy, deadline
+        self.outcome = Outcome()
+
+    def shared_table(self, name: str, digest: str, batches) -> None:
+        """A table without account_id, replaced whole."""
+
+        def work(connection: sa.Connection) -> int:
+            connection.execute(sa.text(f"delete from {self.schema}.{name}"))
+            driver = connection.connection.driver_connection
+            spec = self.manifest["tables"][name]
+            rows = copy_rows(driver, f"{self.schema}.{name}", column_names(spec), batches)
+            record_tables(connection, self.schema, {name: digest}, self.manifest["release_id"])
+            return rows
+
+        rows = self._retrying(work, name)
+        if rows is not None:
+            self.outcome.tables_replaced.append(name)
+            self.outcome.rows += rows
+
+    def account(
+        self,
+        account_id: str,
+        tables: dict[str, dict],
+        rows: dict,
+        account: AccountRelease | None,
+    ) -> None:
+        """One account's rows in every table, replaced in one transaction (deleted, with no
+        `account`)."""
+
+        def work(connection: sa.Connection) -> int:
+            driver = connection.connection.driver_connection
+            written = 0
+            for name, spec in tables.items():
+                connection.execute(
+                    sa.text(f"delete from {self.schema}.{name} where account_id = :account"),
+                    {"account": account_id},
+                )
+                if rows.get(name) is not None:
+                    relation = f"{self.schema}.{name}"
+                    written += copy_rows(driver, relation, column_names(spec), [rows[name]])
             connection.execute(
                 sa.text(
-                    f"update {schema}.release set release_id = :release_id, "
+                    f"delete from {self.schema}.{ACCOUNT_RELEASES} where account_id = :account"
+                ),
+                {"account": account_id},
+            )
+            if account is not None:
+                _record_account(connection, self.schema, account_id, account, self.manifest)
+            return written
+
+        written = self._retrying(work, account_id)
+        if written is None:
+            return
+        if account is None:
+            self.outcome.removed.append(account_id)
+        else:
+            self.outcome.replaced.append(account_id)
+        self.outcome.rows += written
+
+    def release_row(self) -> None:
+        def work(connection: sa.Connection) -> int:
+            connection.execute(
+                sa.text(
+                    f"update {self.schema}.release set release_id = :release_id, "
                     "generated_at = cast(:generated_at as timestamptz), "
                     "schema_version = :version"
                 ),
                 {
-                    "release_id": manifest["release_id"],
-                    "generated_at": manifest["generated_at"],
-                    "version": manifest["schema_version"],
+                    "release_id": self.manifest["release_id"],
+                    "generated_at": self.manifest["generated_at"],
+                    "version": self.manifest["schema_version"],
                 },
             )
             return 0
 
-        _retrying(engine, schema, policy, deadline, stamp_release, outcome, "release")
-    if outcome.blocked:
-        raise AccountsBlocked(_blocked_message(schema, manifest, outcome), sorted(outcome.blocked))
-    return outcome
+        self._retrying(work, "release")
 
-
-def _replace_account(
-    engine: sa.Engine,
-    schema: str,
-    policy: SwitchPolicy,
-    deadline: float,
-    outcome: Outcome,
-    account_id: str,
-    rows: dict,
-    tables: dict[str, dict],
-    account: AccountRelease | None,
-    manifest: dict,
-) -> int | None:
-    """One account's rows in every table, replaced in one transaction (deleted, with no
-    `account`); the rows written, or None when readers blocked it."""
-
-    def replace(connection: sa.Connection) -> int:
-        driver = connection.connection.driver_connection
-        written = 0
-        for name, spec in tables.items():
-            connection.execute(
-                sa.text(f"delete from {schema}.{name} where account_id = :account"),
-                {"account": account_id},
-            )
-            if rows.get(name) is not None:
-                written += copy_rows(driver, f"{schema}.{name}", column_names(spec), [rows[name]])
-        connection.execute(
-            sa.text(f"delete from {schema}.{ACCOUNT_RELEASES} where account_id = :account"),
-            {"account": account_id},
-        )
-        if account is not None:
-            _record_account(connection, schema, account_id, account, manifest)
-        return written
-
-    return _retrying(engine, schema, policy, deadline, replace, outcome, account_id)
+    def _retrying(self, work: Callable[[sa.Connection], int], what: str) -> int | None:
+        """`work` in one transaction under lock_timeout, retried with backoff when it could
+        not get a lock in time; None (and `what` noted as blocked) after the attempts, or at
+        once when something was blocked already and the publish's deadline has passed."""
+        outcome, policy = self.outcome, self.policy
+        if outcome.blocked and time.monotonic() > self.deadline:
+            outcome.blocked[what] = ["(not tried: the publish's deadline had passed)"]
+            return None
+        delay = policy.backoff_seconds
+        holders: list[str] = []
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                with self.engine.begin() as connection:
+                    set_lock_timeout(connection, policy)
+                    result = work(connection)
+                outcome.attempts = max(outcome.attempts, attempt)
+                return result
+            except sa.exc.DBAPIError as error:
+                if sqlstate(error) not in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
+                    raise
+                holders = _blockers(self.engine, self.schema)
+            if attempt == policy.attempts or time.monotonic() + delay > self.deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, policy.backoff_max_seconds)
+        outcome.blocked[what] = holders
+        return None
 
 
 def _record_account(
@@ -332,42 +358,6 @@ def _record_account(
             "snapshot": manifest.get("lake_snapshot"),
         },
     )
-
-
-def _retrying(
-    engine: sa.Engine,
-    schema: str,
-    policy: SwitchPolicy,
-    deadline: float,
-    work: Callable[[sa.Connection], int],
-    outcome: Outcome,
-    what: str,
-) -> int | None:
-    """`work` in one transaction under lock_timeout, retried with backoff when it could not
-    get a lock in time; None (and `what` noted as blocked) after the attempts, or once the
-    publish's deadline has passed."""
-    if outcome.blocked and time.monotonic() > deadline:
-        outcome.blocked[what] = ["(not tried: the publish's deadline had passed)"]
-        return None
-    delay = policy.backoff_seconds
-    holders: list[str] = []
-    for attempt in range(1, policy.attempts + 1):
-        try:
-            with engine.begin() as connection:
-                set_lock_timeout(connection, policy)
-                result = work(connection)
-            outcome.attempts = max(outcome.attempts, attempt)
-            return result
-        except sa.exc.DBAPIError as error:
-            if sqlstate(error) not in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
-                raise
-            holders = _blockers(engine, schema)
-        if attempt == policy.attempts or time.monotonic() + delay > deadline:
-            break
-        time.sleep(delay)
-        delay = min(delay * 2, policy.backoff_max_seconds)
-    outcome.blocked[what] = holders
-    return None
 
 
 def _blockers(engine: sa.Engine, schema: str) -> list[str]:

@@ -63,11 +63,13 @@ def switch(
     schema: str,
     target: str,
     manifest: dict,
-    build_xid: str,
+    build_xid: str | None,
     policy: SwitchPolicy,
 ) -> int:
     """Repoint the stable views at `target` in one short transaction; returns the attempts it
-    took. Raises SwitchBlocked, naming who held the views, when every attempt gave way."""
+    took. Raises SwitchBlocked, naming who held the views, when every attempt gave way.
+    Without `build_xid` (a first publish: no release a reader could be on) old snapshots are
+    not waited for."""
     holders: list[str] = []
     delay = policy.backoff_seconds
     for attempt in range(1, policy.attempts + 1):
@@ -76,7 +78,7 @@ def switch(
                 set_lock_timeout(connection, policy)
                 connection.execute(sa.text(f"create schema if not exists {schema}"))
                 _lock_stable_names(connection, schema)
-                holders = _old_snapshots(connection, build_xid)
+                holders = _old_snapshots(connection, build_xid) if build_xid else []
                 if holders:
                     raise _OldSnapshots
                 _repoint(connection, schema, target, manifest)
