@@ -1,7 +1,8 @@
 """PostgreSQL readers and publishes never hold each other up past a deadline, and a reader
 sees every account whole, at its previous release or its new one: 20 per-account publishes
 under looping readers in read committed and repeatable read, readers holding transactions
-open, a session locking an account's rows, and the schema switch of a contract change."""
+open, a session locking an account's rows or a table, and the schema switch of a contract
+change."""
 
 from __future__ import annotations
 
@@ -211,6 +212,32 @@ def test_a_session_locking_an_accounts_rows_is_given_way_to_and_named(variants, 
         found = per_account(connection, pg_schema)
         assert held_releases(connection, pg_schema)[held][1] == second["release_id"]
     assert {a: p for a, (_, p) in found.items()} == {a: counts[a][1] for a in ids}
+
+
+def test_a_session_locking_a_table_stops_the_publish_at_its_deadline(variants, pg_schema):
+    """`lock table ... in share mode` held through the publish blocks every account: once the
+    deadline has passed the publish stops trying, fails naming the session, and every account
+    stays whole at its previous release."""
+    root, (first, second), ids, counts = variants
+    postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema, FAST)
+    tables = current_tables(pg_schema)
+    short = postgres.SwitchPolicy(
+        lock_timeout_ms=100, attempts=3, backoff_seconds=0.05, grace_seconds=0, deadline_seconds=0.5
+    )
+    with session("read committed") as locker:
+        locker.execute(f"lock table {tables}.{PAIR[0]} in share mode")
+        with pytest.raises(postgres.AccountsBlocked) as blocked:
+            postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, short)
+        assert f"PID {locker.info.backend_pid}" in str(blocked.value)
+        assert "ShareLock" in str(blocked.value)
+        assert blocked.value.accounts == sorted(ids[:2])
+        with session("read committed") as reader:
+            found = per_account(reader, pg_schema)
+            reader.commit()
+        assert {a: p for a, (_, p) in found.items()} == {a: counts[a][0] for a in ids}
+        locker.commit()
+    again = postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, FAST)
+    assert again["accounts_replaced"] == 2
 
 
 @pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
