@@ -76,6 +76,15 @@ def test_a_change_in_one_account_replaces_only_its_rows(pipeline_db, tmp_path, p
         held = held_releases(connection, pg_schema)
         assert held[changed] == ("account-release-2", second["release_id"])
         assert all(held[a][1] == first["release_id"] for a in others)
+        snapshots = dict(
+            connection.execute(
+                f"select account_id, lake_snapshot from {pg_schema}.account_releases"
+            ).fetchall()
+        )
+        assert first["lake_snapshot"] is not None  # the demo's fan-in commits to the lake
+        assert snapshots == {a: first["lake_snapshot"] for a in others} | {
+            changed: second["lake_snapshot"]
+        }
         (release_id,) = connection.execute(f"select release_id from {pg_schema}.release").fetchone()
         assert release_id == second["release_id"]
         rows = connection.execute(
