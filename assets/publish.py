@@ -212,10 +212,11 @@ def serving_file(
     output_required=False,
 )
 def postgres_copy(context: dg.AssetExecutionContext, publish: PublishSettings):
-    """The checked release in PostgreSQL when BUILDOS_ANALYTICS_POSTGRES_URL is set: built
-    beside the published one (tables with keys, indexes and comments), then the stable bi_
-    views switched to it in a short transaction that gives way to readers. Without a URL
-    nothing is published and the asset is not materialized."""
+    """The checked release in PostgreSQL when BUILDOS_ANALYTICS_POSTGRES_URL is set: each
+    account whose release changed replaced in one short transaction that gives way to
+    readers, removed accounts deleted, the rest untouched; a changed table contract built
+    whole beside the published schema (keys, indexes, comments) and the stable bi_ views
+    switched to it. Without a URL nothing is published and the asset is not materialized."""
     if not publish.postgres_url:
         context.log.info("PostgreSQL is off: no BUILDOS_ANALYTICS_POSTGRES_URL configured")
         return

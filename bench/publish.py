@@ -1,6 +1,6 @@
 """Publish speed against plain baselines, in one run on one workspace:
 
-    .venv/bin/python bench/publish.py      # 2 to 3 minutes on 2 cores
+    .venv/bin/python bench/publish.py      # 3 to 5 minutes on 2 cores
         [--accounts 2] [--projects 100] [--tasks 210] [--export-replicas 100]
         [--postgres-replicas 10] [--repeats 3]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -11,15 +11,22 @@
     parts of our export measured one at a time (zstd; month partitions written by DuckDB's
     partition_by, as the export first did, or by one COPY per month, as it does now; a
     count(*) per table).
-(c) our PostgreSQL publish (publish_release: build beside with COPY, switch) against (d) a plain
-    SQLAlchemy insert (`connection.execute(table.insert(), list_of_dicts)`) of the same rows
-    into a scratch schema, as rows/s for each and their ratio. The baseline's rows are read
-    into Python before its clock starts (a head start in its favour).
+(c) our first PostgreSQL publish (publish_release: a new schema built with COPY, keys, the
+    views switched) against (d) a plain SQLAlchemy insert
+    (`connection.execute(table.insert(), list_of_dicts)`) of the same rows into a scratch
+    schema, as rows/s for each and their ratio. The baseline's rows are read into Python
+    before its clock starts (a head start in its favour).
+(e)-(g) in interleaved rounds: (e) the whole publish into a schema of its own (what every
+    publish cost before the per-account publish), (f) a publish after one account's release
+    changed (that account's rows replaced in one transaction), (g) a publish with no account
+    changed; "whole / one account" is their ratio. Times are publish_release's own, without
+    the Parquet export before it.
 
 Data: the sandbox simulator's workspace landed with bench/models.py's land_workspace (no HTTP),
 then every model built, then the marts' rows copied under new account ids (x10 for PostgreSQL,
-x100 for Parquet) so each side takes seconds. Everything lives in a temporary folder and
-scratch PostgreSQL schemas, removed at the end. Free text is included in our export so both
+x100 for Parquet) so each side takes seconds, and meta.account_releases noted as a fan-in
+writes it. Everything lives in a temporary folder and scratch PostgreSQL schemas, removed at
+the end. Free text is included in our export so both
 sides write the same columns.
 """
 
@@ -50,6 +57,8 @@ from pipeline.sandbox import SimulationOptions
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INSERT_CHUNK = 10_000  # rows per connection.execute(table.insert(), rows) call
+# A replica's account id: a UUID made from the original's and the copy number.
+REPLICA_ID = "cast(cast(md5(account_id || ?) as uuid) as varchar)"
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -132,19 +141,47 @@ def count_rows(con) -> None:
 
 def replicate_marts(con, first: int, last: int) -> None:
     """Add copies number `first` to `last - 1` of every account's mart rows under new account
-    ids: the scale of a deployment with many accounts, without simulating each one (every mart
-    is per account)."""
+    ids (UUIDs, as the publish demands): the scale of a deployment with many accounts,
+    without simulating each one (every mart but the calendar is per account)."""
+    originals = [a for (a,) in con.execute("select account_id from meta.sync_runs").fetchall()]
     for table in public_tables():
         columns = [row[0] for row in con.execute(f"describe marts.{table.name}").fetchall()]
         if "account_id" not in columns:
             continue  # the calendar is shared by every account
         for copy in range(first, last):
             con.execute(
-                f"insert into marts.{table.name} select * replace (account_id || ? as "
-                f"account_id) from marts.{table.name} where account_id not like '%-copy%'",
-                [f"-copy{copy}"],
+                f"insert into marts.{table.name} select * replace ({REPLICA_ID} as account_id) "
+                f"from marts.{table.name} where account_id in (select unnest(?))",
+                [f"-copy{copy}", originals],
             )
     con.execute("checkpoint")
+
+
+def note_account_releases(con, tag: str = "bench-1") -> None:
+    """meta.account_releases as a fan-in writes it (one release per account), so the release
+    manifest names each account's release, as it does in the pipeline."""
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create or replace table meta.account_releases as select account_id, "
+        "? as release_id, cast(null as varchar) as sync_id, 'succeeded' as sync_status, "
+        "'full' as sync_mode, cast(null as timestamptz) as as_of_at "
+        "from (select distinct account_id from marts.dim_accounts)",
+        [tag],
+    )
+
+
+def change_one_account(con, account_id: str, tag: str) -> None:
+    """The account's next release: a few of its tasks gone from the task mart (the rest of
+    its rows are unchanged, but the publish replaces all of them, as it does in the
+    pipeline), and a new release id."""
+    con.execute(
+        "delete from marts.fct_task_flow where rowid in (select rowid from marts.fct_task_flow "
+        "where account_id = ? limit 5)",
+        [account_id],
+    )
+    con.execute(
+        "update meta.account_releases set release_id = ? where account_id = ?", [tag, account_id]
+    )
 
 
 def our_export(con, root: Path) -> dict:
@@ -238,7 +275,13 @@ def main() -> None:
             f"prepared in {time.perf_counter() - started:.0f}s (not part of the figures)"
         )
         postgres_phase(
-            args.postgres_url, db, work, args.postgres_replicas, ours_schema, plain_schema
+            args.postgres_url,
+            db,
+            work,
+            args.postgres_replicas,
+            args.repeats,
+            ours_schema,
+            plain_schema,
         )
 
         con = warehouse.connect(db)
@@ -262,29 +305,72 @@ def describe(con, replicas: int) -> str:
 
 
 def postgres_phase(
-    url: str, db: Path, work: Path, replicas: int, ours_schema: str, plain_schema: str
+    url: str,
+    db: Path,
+    work: Path,
+    replicas: int,
+    repeats: int,
+    ours_schema: str,
+    plain_schema: str,
 ) -> None:
-    con = warehouse.connect(db, read_only=True)
+    root = work / "postgres"
+    con = warehouse.connect(db)
     try:
-        print(f"\nPostgreSQL, marts {describe(con, replicas)}")
-        manifest = our_export(con, work / "postgres")
+        note_account_releases(con)
+        found = con.execute("select account_id from meta.account_releases order by 1").fetchall()
+        accounts = [a for (a,) in found]
+        print(f"\nPostgreSQL, marts {describe(con, replicas)}, {len(accounts)} accounts")
+        manifest = our_export(con, root)
+        total = sum(t["rows"] for t in manifest["tables"].values())
+        first = publish_release(url, root, manifest["release_id"], ours_schema)
+        assert first["mode"] == "schema_switch"
+        inserted, insert_seconds = plain_insert(url, root, manifest, plain_schema)
+        assert inserted == first["rows"] == total
+        drop_schemas(url, [plain_schema])
+        # Interleaved rounds: a whole publish into a schema of its own (what every publish
+        # cost before), one account changed, nothing changed.
+        seconds: dict[str, list[float]] = {"whole": [], "one": [], "none": []}
+        one_rows = []
+        for round_number in range(repeats):
+            whole = f"{ours_schema}_whole{round_number}"
+            result = publish_release(url, root, manifest["release_id"], whole)
+            rows = sum(t["rows"] for t in manifest["tables"].values())
+            assert result["mode"] == "schema_switch" and result["rows"] == rows
+            seconds["whole"].append(result["seconds"])
+            drop_schemas(url, [whole])
+            account = accounts[round_number % len(accounts)]
+            change_one_account(con, account, f"bench-{round_number + 2}")
+            manifest = exports.write_release(con, root, include_free_text=True)
+            result = publish_release(url, root, manifest["release_id"], ours_schema)
+            assert result["mode"] == "per_account" and result["accounts_replaced"] == 1
+            seconds["one"].append(result["seconds"])
+            one_rows.append(result["rows"])
+            manifest = exports.write_release(con, root, include_free_text=True)
+            result = publish_release(url, root, manifest["release_id"], ours_schema)
+            assert result["mode"] == "per_account" and result["rows"] == 0
+            seconds["none"].append(result["seconds"])
     finally:
         con.close()
-    total = sum(t["rows"] for t in manifest["tables"].values())
-    result = publish_release(url, work / "postgres", manifest["release_id"], ours_schema)
-    inserted, insert_seconds = plain_insert(url, work / "postgres", manifest, plain_schema)
-    assert inserted == result["rows"] == total
-    copy_rate = total / result["seconds"]
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    copy_rate = total / first["seconds"]
     insert_rate = total / insert_seconds
     print(
-        f"  (c) our publish (COPY, keys, switch)    {result['seconds']:8.2f} s"
+        f"  (c) our first publish (COPY, keys, switch)  {first['seconds']:8.2f} s"
         f"  {copy_rate:>10,.0f} rows/s"
     )
     print(
-        f"  (d) SQLAlchemy table.insert()            {insert_seconds:8.2f} s"
+        f"  (d) SQLAlchemy table.insert()                {insert_seconds:8.2f} s"
         f"  {insert_rate:>10,.0f} rows/s"
     )
     print(f"  our rows/s / insert rows/s: {copy_rate / insert_rate:.1f}")
+    print(f"  median of {repeats} interleaved rounds:")
+    print(f"  (e) whole publish, new schema + switch     {median['whole']:8.2f} s  {total:,} rows")
+    print(
+        f"  (f) 1 of {len(accounts)} accounts changed, per account  {median['one']:8.2f} s"
+        f"  {statistics.median(one_rows):,.0f} rows"
+    )
+    print(f"  (g) nothing changed                        {median['none']:8.2f} s")
+    print(f"  whole / one account changed: {median['whole'] / median['one']:.1f}")
 
 
 def export_phase(db: Path, work: Path, replicas: int, repeats: int) -> None:

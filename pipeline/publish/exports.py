@@ -57,16 +57,17 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
     # A file of every account that was not gathered by the fan-in (one modelled file, as the
     # metric tests build) names each account's latest sync instead.
     query = (
-        "select account_id, sync_id, sync_mode, as_of_at, sync_status "
+        "select account_id, sync_id, sync_mode, as_of_at, sync_status, release_id "
         "from meta.account_releases order by account_id"
         if released
-        else "select account_id, sync_id, mode, server_now, status from meta.sync_runs "
+        else "select account_id, sync_id, mode, server_now, status, null from meta.sync_runs "
         "where status <> 'running' and account_id is not null qualify row_number() over "
         "(partition by account_id order by started_at desc) = 1 order by account_id"
     )
     rows = con.execute(query).fetchall()
     # The sync each account's rows come from (pipeline/shared.py), with its status: a release
-    # built past a partial or failed sync (publish --allow-partial) says so.
+    # built past a partial or failed sync (publish --allow-partial) says so. The account's own
+    # release (null without a fan-in) tells the PostgreSQL publish which accounts changed.
     return [
         {
             "account_id": a,
@@ -74,8 +75,9 @@ def _sources(con: duckdb.DuckDBPyConnection) -> list[dict]:
             "mode": m,
             "as_of_at": t.isoformat() if t else None,
             "sync_status": status,
+            "account_release_id": r,
         }
-        for a, s, m, t, status in rows
+        for a, s, m, t, status, r in rows
     ]
 
 

@@ -2,19 +2,27 @@
 
 Layout, for `postgres_schema` S (buildos_analytics):
 
-    S.bi_<table>, S.release      stable views, the only names BI tools use
-    S__r<release>                one schema per release: its tables (primary keys, indexes,
-                                 comments, ANALYZEd) and its release row; never changed
+    S.bi_<table>, S.release,     stable views, the only names BI tools use
+    S.account_releases
+    S__r<release>                the tables the views read: one per published mart (primary
+                                 key account_id + the grain, indexes, comments), the release
+                                 row, which release each account's rows are from
+                                 (account_releases) and the digests of the tables without
+                                 accounts (table_digests); named after the release that built it
 
-A publish builds the new release's schema beside the old one and commits it (readers see
-nothing of it yet), then switches: one short transaction, under `lock_timeout`, that repoints
-every stable view at the new schema. A reader whose transaction has read a view holds a lock
-that the switch waits for no longer than `lock_timeout`; then the switch gives way and retries
-with backoff, so new readers queue behind it for at most `lock_timeout` too. A repeatable-read
-transaction older than the new release's data could find its tables empty, so the switch also
-waits until no session holds such an old snapshot. Readers see the old release or the new
-one, whole. Old release schemas are dropped once the release after them has been current for
-`grace_seconds`.
+Most publishes change a few accounts: each account whose release changed (the manifest's
+`source` names every account's own release, from the fan-in's meta.account_releases; without
+one, a digest of its rows says) has its rows in every table replaced in one short
+transaction; removed accounts are deleted; the others are not touched
+(pipeline/publish/postgres_accounts.py). A reader sees each account at its previous release
+or its new one, whole.
+
+When the table contract changes (a table or column added, removed or retyped, a key or a
+description changed: the release's `contract` digest differs from the one the current
+schema was built for), or on the first publish, the release is built whole in a new schema
+beside the published one and the stable views are switched to it in one short transaction
+that gives way to readers (pipeline/publish/postgres_switch.py); the replaced schema is
+dropped after a grace period, never under readers.
 
 Rows go in with COPY ... FROM STDIN (CSV); psycopg (3) is the driver: SQLAlchemy URLs look
 like postgresql+psycopg://host/db.
@@ -22,19 +30,28 @@ like postgresql+psycopg://host/db.
 
 from __future__ import annotations
 
-import io
+import hashlib
 import re
 import time
 from pathlib import Path
 
 import duckdb
 import orjson
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from pipeline.publish.contract import PublicTable, comment_statements, public_tables, quote_literal
 from pipeline.publish.exports import release_manifest
+from pipeline.publish.postgres_accounts import (
+    AccountRelease,
+    AccountsBlocked,
+    create_state,
+    record_accounts,
+    record_tables,
+    release_accounts,
+    replace_changed,
+    shared_digests,
+)
+from pipeline.publish.postgres_rows import copy_rows, postgres_type, table_batches
 from pipeline.publish.postgres_switch import (
     SwitchBlocked,
     SwitchPolicy,
@@ -42,44 +59,63 @@ from pipeline.publish.postgres_switch import (
     drop_expired_releases,
     drop_schema,
     literal_sql,
+    publish_lock,
+    schema_stamp,
     set_lock_timeout,
     sqlstate,
     switch,
 )
 
-__all__ = ["SwitchBlocked", "SwitchPolicy", "current_release_schema", "publish_release"]
+__all__ = [
+    "AccountsBlocked",
+    "SwitchBlocked",
+    "SwitchPolicy",
+    "current_release_schema",
+    "postgres_type",
+    "publish_release",
+]
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
-COPY_CHUNK_ROWS = 50_000
 NOT_NULL_VIOLATION = "23502"
+# Bump when the tables' layout changes in a way the manifest does not show (state tables,
+# keys): the next publish then builds a new schema and switches to it.
+LAYOUT_VERSION = 2
+CONNECT_TIMEOUT_SECONDS = 10
 
 
-def postgres_type(duckdb_type: str) -> str:
-    """The PostgreSQL column type for a DuckDB one; nested values travel as jsonb."""
-    kind = duckdb_type.upper()
-    if kind.endswith("[]") or kind.startswith(("STRUCT", "MAP", "LIST", "JSON")):
-        return "jsonb"
-    if kind.startswith("DECIMAL"):
-        return kind.lower().replace("decimal", "numeric")
-    return {
-        "VARCHAR": "text",
-        "BIGINT": "bigint",
-        "INTEGER": "integer",
-        "SMALLINT": "smallint",
-        "TINYINT": "smallint",
-        "HUGEINT": "numeric",
-        "UBIGINT": "numeric",
-        "UINTEGER": "bigint",
-        "DOUBLE": "double precision",
-        "FLOAT": "real",
-        "BOOLEAN": "boolean",
-        "DATE": "date",
-        "TIMESTAMP": "timestamp",
-        "TIMESTAMP WITH TIME ZONE": "timestamptz",
-        "INTERVAL": "interval",
-        "UUID": "uuid",
-    }.get(kind, "text")
+def contract_digest(manifest: dict) -> str:
+    """What the tables' DDL and comments depend on: every table's columns (name, type,
+    description), description and key, the schema version and the layout."""
+    keys = {t.name: list(table_key(t, column_names_of(manifest, t.name))) for t in public_tables()}
+    contract = {
+        "layout": LAYOUT_VERSION,
+        "schema_version": manifest["schema_version"],
+        "tables": {
+            name: {
+                "columns": spec["columns"],
+                "description": spec["description"],
+                "key": keys.get(name),
+            }
+            for name, spec in sorted(manifest["tables"].items())
+        },
+    }
+    return hashlib.sha256(orjson.dumps(contract, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def column_names_of(manifest: dict, name: str) -> list[str]:
+    spec = manifest["tables"].get(name)
+    return [c["name"] for c in spec["columns"]] if spec else []
+
+
+def table_key(table: PublicTable, names: list[str]) -> tuple[str, ...]:
+    """The primary key: the .yml grain, led by account_id where the table has one."""
+    key = tuple(c for c in table.key if c in names)
+    if len(key) != len(table.key):
+        return ()
+    if "account_id" in names and "account_id" not in key:
+        key = ("account_id", *key)
+    return key
 
 
 def release_schema(schema: str, release_id: str) -> str:
@@ -93,59 +129,160 @@ def release_schema(schema: str, release_id: str) -> str:
 def publish_release(
     url: str, root: Path, release_id: str, schema: str, policy: SwitchPolicy | None = None
 ) -> dict:
-    """Build the release beside the published one, switch the stable views to it, drop
-    releases past their grace period. Raises SwitchBlocked when readers held the views for
-    every attempt (the new schema is dropped; the previous release stays published)."""
+    """Bring PostgreSQL to the release: per account when the current schema has the same
+    contract, else built whole beside it and switched to; then drop schemas past their grace
+    period. Raises AccountsBlocked when sessions held some accounts' rows through every
+    attempt (those keep their previous release), SwitchBlocked when readers held the views
+    through every attempt of a switch (the new schema is dropped; the previous one stays)."""
     if not IDENTIFIER.match(schema):
         raise ValueError(f"not a safe PostgreSQL schema name: {schema!r}")
     policy = policy or SwitchPolicy()
     manifest = release_manifest(root, release_id)
-    target = release_schema(schema, release_id)
-    engine = sa.create_engine(url, future=True)
+    release = root / "releases" / release_id
+    contract = contract_digest(manifest)
+    engine = sa.create_engine(
+        url, future=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
     started = time.perf_counter()
+    deadline = time.monotonic() + policy.deadline_seconds
+    result = {
+        "schema": schema,
+        "release_id": release_id,
+        "tables": len(manifest["tables"]),
+        "already_published": False,
+    }
     try:
-        with engine.connect() as connection:
-            current = current_release_schema(connection, schema)
-        if current == target:
-            # Already what readers see; rebuilding it would mean dropping it under them.
-            return {
-                "schema": schema,
-                "release_schema": target,
-                "release_id": release_id,
-                "tables": len(manifest["tables"]),
-                "rows": 0,
-                "seconds": 0.0,
-                "switch_seconds": 0.0,
-                "switch_attempts": 0,
-                "dropped_releases": [],
-                "already_published": True,
-            }
-        rows, build_xid = _build(engine, root / "releases" / release_id, manifest, target, policy)
-        built = time.perf_counter()
-        try:
-            attempts = switch(engine, schema, target, manifest, build_xid, policy)
-        except SwitchBlocked:
-            drop_schema(engine, target, policy)
-            raise
-        dropped = drop_expired_releases(engine, schema, policy)
+        with publish_lock(engine, schema, policy):
+            with engine.connect() as connection:
+                current = current_release_schema(connection, schema)
+                stamp = schema_stamp(connection, current)
+                published = _published_release(connection, current)
+            reader = duckdb.connect()
+            try:
+                accounts = release_accounts(reader, release, manifest)
+                shared = shared_digests(reader, release, manifest)
+            finally:
+                reader.close()
+            if current is not None and stamp.get("contract") == contract:
+                result |= _per_account(
+                    engine,
+                    current,
+                    release,
+                    manifest,
+                    accounts,
+                    shared,
+                    published,
+                    policy,
+                    deadline,
+                )
+            else:
+                result |= _whole(
+                    engine, schema, current, release, manifest, accounts, shared, contract, policy
+                )
+            result["dropped_releases"] = drop_expired_releases(engine, schema, policy)
     finally:
         engine.dispose()
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _published_release(connection: sa.Connection, current: str | None) -> str | None:
+    """The release the last complete publish brought the current schema to."""
+    if current is None:
+        return None
+    return connection.execute(sa.text(f"select release_id from {current}.release")).scalar_one()
+
+
+def _per_account(
+    engine: sa.Engine,
+    current: str,
+    release: Path,
+    manifest: dict,
+    accounts: dict[str, AccountRelease],
+    shared: dict[str, str],
+    published: str | None,
+    policy: SwitchPolicy,
+    deadline: float,
+) -> dict:
+    if published == manifest["release_id"]:
+        return _nothing_done(current)
+    outcome = replace_changed(
+        engine, current, release, manifest, accounts, shared, policy, deadline
+    )
     return {
-        "schema": schema,
+        "mode": "per_account",
+        "release_schema": current,
+        "rows": outcome.rows,
+        "accounts_replaced": len(outcome.replaced),
+        "accounts_removed": len(outcome.removed),
+        "accounts_unchanged": outcome.unchanged,
+        "tables_replaced": len(outcome.tables_replaced),
+        "switch_seconds": 0.0,
+        "switch_attempts": outcome.attempts,
+    }
+
+
+def _whole(
+    engine: sa.Engine,
+    schema: str,
+    current: str | None,
+    release: Path,
+    manifest: dict,
+    accounts: dict[str, AccountRelease],
+    shared: dict[str, str],
+    contract: str,
+    policy: SwitchPolicy,
+) -> dict:
+    target = release_schema(schema, manifest["release_id"])
+    if current == target:
+        # Already what readers see; rebuilding it would mean dropping it under them.
+        return _nothing_done(current)
+    rows, build_xid = _build(engine, release, manifest, target, accounts, shared, contract, policy)
+    built = time.perf_counter()
+    try:
+        # On a first publish there is no release a reader's old snapshot could be on.
+        waits_for = build_xid if current is not None else None
+        attempts = switch(engine, schema, target, manifest, waits_for, policy)
+    except SwitchBlocked:
+        drop_schema(engine, target, policy)
+        raise
+    return {
+        "mode": "schema_switch",
         "release_schema": target,
-        "already_published": False,
-        "tables": len(manifest["tables"]),
         "rows": rows,
-        "seconds": round(time.perf_counter() - started, 3),
+        "accounts_replaced": len(accounts),
+        "accounts_removed": 0,
+        "accounts_unchanged": 0,
+        "tables_replaced": len(manifest["tables"]),
         "switch_seconds": round(time.perf_counter() - built, 3),
         "switch_attempts": attempts,
-        "dropped_releases": dropped,
-        "release_id": release_id,
+    }
+
+
+def _nothing_done(current: str | None) -> dict:
+    return {
+        "mode": "none",
+        "release_schema": current,
+        "already_published": True,
+        "rows": 0,
+        "accounts_replaced": 0,
+        "accounts_removed": 0,
+        "accounts_unchanged": 0,
+        "tables_replaced": 0,
+        "switch_seconds": 0.0,
+        "switch_attempts": 0,
     }
 
 
 def _build(
-    engine: sa.Engine, release: Path, manifest: dict, target: str, policy: SwitchPolicy
+    engine: sa.Engine,
+    release: Path,
+    manifest: dict,
+    target: str,
+    accounts: dict[str, AccountRelease],
+    shared: dict[str, str],
+    contract: str,
+    policy: SwitchPolicy,
 ) -> tuple[int, str]:
     """The release's schema, whole, in one transaction no reader waits for. Returns the rows
     copied and the transaction's id (the switch waits for snapshots older than it)."""
@@ -159,9 +296,15 @@ def _build(
             connection.execute(sa.text(f"drop schema if exists {target} cascade"))
             connection.execute(sa.text("set local lock_timeout = 0"))
             connection.execute(sa.text(f"create schema {target}"))
-            stamp = orjson.dumps({"release_id": manifest["release_id"], "switched_at": None})
+            # The contract, so the next publish knows whether it can go per account.
+            stamp = {
+                "release_id": manifest["release_id"],
+                "switched_at": None,
+                "contract": contract,
+            }
             literal_sql(
-                connection, f"comment on schema {target} is {quote_literal(stamp.decode())}"
+                connection,
+                f"comment on schema {target} is {quote_literal(orjson.dumps(stamp).decode())}",
             )
             driver = connection.connection.driver_connection
             for name, spec in manifest["tables"].items():
@@ -170,7 +313,7 @@ def _build(
                 relation = f"{target}.{name}"
                 ddl = ", ".join(f"{n} {postgres_type(types[n])}" for n in names)
                 connection.execute(sa.text(f"create table {relation} ({ddl})"))
-                copied += _copy_table(driver, reader, release / spec["path"], spec, relation)
+                copied += _copy_table(driver, reader, release, spec, relation)
                 _add_keys(connection, tables[name], relation, names)
                 for statement in comment_statements(tables[name], relation, names, "table"):
                     literal_sql(connection, statement)
@@ -187,7 +330,10 @@ def _build(
                     "version": manifest["schema_version"],
                 },
             )
-            for name in [*manifest["tables"], "release"]:
+            create_state(connection, target)
+            record_accounts(connection, target, accounts, manifest)
+            record_tables(connection, target, shared, manifest["release_id"])
+            for name in [*manifest["tables"], "release", "account_releases"]:
                 connection.execute(sa.text(f"analyze {target}.{name}"))
             xid = connection.execute(sa.text("select pg_current_xact_id()::text")).scalar_one()
     finally:
@@ -196,11 +342,12 @@ def _build(
 
 
 def _add_keys(connection: sa.Connection, table: PublicTable, relation: str, names: list[str]):
-    """The grain as primary key, and the indexes BI filters need: (account_id, project_id,
-    day_date) where the key does not lead with them, and day_date alone for date ranges."""
-    key = [c for c in table.key if c in names]
+    """The grain (led by account_id) as primary key, and the indexes BI filters need:
+    (account_id, project_id, day_date) where the key does not lead with them, and day_date
+    alone for date ranges. The key's lead, account_id, serves the per-account replace."""
+    key = list(table_key(table, names))
     short = relation.split(".")[-1]
-    if key and len(key) == len(table.key):
+    if key:
         connection.execute(sa.text("savepoint primary_key"))
         try:
             connection.execute(
@@ -214,6 +361,8 @@ def _add_keys(connection: sa.Connection, table: PublicTable, relation: str, name
             connection.execute(
                 sa.text(f"create unique index {short}_grain on {relation} ({', '.join(key)})")
             )
+    elif "account_id" in names:
+        connection.execute(sa.text(f"create index {short}_by_account on {relation} (account_id)"))
     wanted = [c for c in ("account_id", "project_id", "day_date") if c in names]
     if "project_id" in wanted and key[: len(wanted)] != wanted:
         connection.execute(
@@ -223,48 +372,8 @@ def _add_keys(connection: sa.Connection, table: PublicTable, relation: str, name
         connection.execute(sa.text(f"create index {short}_by_day on {relation} (day_date)"))
 
 
-def _select_for_copy(names: list[str], types: dict[str, str]) -> str:
-    parts = []
-    for name in names:
-        # PostgreSQL refuses NUL in text and \u0000 in jsonb (the sync strips NUL since
-        # issue 10; rows landed before that may still hold one).
-        if postgres_type(types[name]) == "jsonb":
-            parts.append(f"replace(cast(to_json({name}) as varchar), '\\u0000', '') as {name}")
-        elif types[name].upper() == "VARCHAR":
-            parts.append(f"replace({name}, chr(0), '') as {name}")
-        else:
-            parts.append(name)
-    return ", ".join(parts)
-
-
 def _copy_table(
-    driver, reader: duckdb.DuckDBPyConnection, path: Path, spec: dict, table: str
+    driver, reader: duckdb.DuckDBPyConnection, release: Path, spec: dict, relation: str
 ) -> int:
-    if spec["rows"] == 0:
-        return 0
     names = [c["name"] for c in spec["columns"]]
-    types = {c["name"]: c["type"] for c in spec["columns"]}
-    literal = str(path).replace("'", "''")
-    source = (
-        f"read_parquet('{literal}', hive_partitioning = true)"
-        if spec["partitioned_by"]
-        else f"read_parquet('{literal}')"
-    )
-    batches = reader.sql(f"select {_select_for_copy(names, types)} from {source}").to_arrow_reader(
-        COPY_CHUNK_ROWS
-    )
-    copied = 0
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(
-            f"copy {table} ({', '.join(names)}) from stdin with (format csv, header false)"
-        ) as copy,
-    ):
-        for batch in batches:
-            buffer = io.BytesIO()
-            pacsv.write_csv(
-                pa.Table.from_batches([batch]), buffer, pacsv.WriteOptions(include_header=False)
-            )
-            copy.write(buffer.getvalue())
-            copied += batch.num_rows
-    return copied
+    return copy_rows(driver, relation, names, table_batches(reader, release, spec))

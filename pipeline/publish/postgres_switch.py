@@ -1,11 +1,14 @@
 """The switch of a PostgreSQL publish: repoint the stable views at a built release schema in
 one short transaction that gives way to readers, and drop release schemas past their grace
-period. See pipeline/publish/postgres.py for the layout.
+period; and the lock that keeps two publishes of one schema apart. See
+pipeline/publish/postgres.py for the layout.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,15 +32,18 @@ INVALID_VIEW_CHANGE = "42P16"  # create or replace view cannot drop or retype a 
 
 @dataclass(frozen=True)
 class SwitchPolicy:
-    """How long a switch may wait for readers: `lock_timeout_ms` per attempt (keep it under
-    the server's deadlock_timeout, 1 s by default, so the publisher, never a reader, is the one
-    that gives way), `attempts` tries, backoff doubling from `backoff_seconds`."""
+    """How long a switch, or one account's replace, may wait for readers: `lock_timeout_ms`
+    per attempt (keep it under the server's deadlock_timeout, 1 s by default, so the
+    publisher, never a reader, is the one that gives way), `attempts` tries, backoff doubling
+    from `backoff_seconds`. `deadline_seconds` bounds a whole publish's waits: for another
+    publish of the same schema, and for accounts once one of them was blocked."""
 
     lock_timeout_ms: int = 500
     attempts: int = 8
     backoff_seconds: float = 0.25
     backoff_max_seconds: float = 2.0
     grace_seconds: float = 600.0
+    deadline_seconds: float = 300.0
 
 
 class SwitchBlocked(RuntimeError):
@@ -57,11 +63,13 @@ def switch(
     schema: str,
     target: str,
     manifest: dict,
-    build_xid: str,
+    build_xid: str | None,
     policy: SwitchPolicy,
 ) -> int:
     """Repoint the stable views at `target` in one short transaction; returns the attempts it
-    took. Raises SwitchBlocked, naming who held the views, when every attempt gave way."""
+    took. Raises SwitchBlocked, naming who held the views, when every attempt gave way.
+    Without `build_xid` (a first publish: no release a reader could be on) old snapshots are
+    not waited for."""
     holders: list[str] = []
     delay = policy.backoff_seconds
     for attempt in range(1, policy.attempts + 1):
@@ -70,7 +78,7 @@ def switch(
                 set_lock_timeout(connection, policy)
                 connection.execute(sa.text(f"create schema if not exists {schema}"))
                 _lock_stable_names(connection, schema)
-                holders = _old_snapshots(connection, build_xid)
+                holders = _old_snapshots(connection, build_xid) if build_xid else []
                 if holders:
                     raise _OldSnapshots
                 _repoint(connection, schema, target, manifest)
@@ -122,7 +130,7 @@ def _old_snapshots(connection: sa.Connection, build_xid: str) -> list[str]:
         ),
         {"xid": build_xid},
     ).all()
-    return [_describe(*row, "holds a snapshot older than the new release") for row in rows]
+    return [describe_session(*row, "holds a snapshot older than the new release") for row in rows]
 
 
 def _lock_holders(engine: sa.Engine, schema: str) -> list[str]:
@@ -138,17 +146,17 @@ def _lock_holders(engine: sa.Engine, schema: str) -> list[str]:
             ),
             {"schema": schema},
         ).all()
-    return [_describe(*row, "holds a lock on the views") for row in rows]
+    return [describe_session(*row, "holds a lock on the views") for row in rows]
 
 
-def _describe(pid, user, application, state, since, what: str) -> str:
+def describe_session(pid, user, application, state, since, what: str) -> str:
     opened = f", transaction open since {since:%H:%M:%S}" if since else ""
     return f"PID {pid} ({user}, {application or 'no application name'}, {state}{opened}) {what}"
 
 
 def _repoint(connection: sa.Connection, schema: str, target: str, manifest: dict) -> None:
     tables = {t.name: t for t in public_tables()}
-    wanted = {f"bi_{name}" for name in manifest["tables"]} | {"release"}
+    wanted = {f"bi_{name}" for name in manifest["tables"]} | {"release", "account_releases"}
     for name, kind in _stable_relations(connection, schema):
         # Tables from the old drop-and-rename layout, and views of marts no longer published.
         if kind != "v" or name not in wanted:
@@ -169,7 +177,22 @@ def _repoint(connection: sa.Connection, schema: str, target: str, manifest: dict
             "'Which release the bi_ views show: release_id, generated_at, schema_version.'"
         )
     )
-    stamp = {"release_id": manifest["release_id"], "switched_at": datetime.now(UTC).isoformat()}
+    accounts_view = f"{schema}.account_releases"
+    _replace_view(
+        connection, accounts_view, view_sql(accounts_view, ["*"], f"{target}.account_releases")
+    )
+    connection.execute(
+        sa.text(
+            f"comment on view {accounts_view} is 'Which release each account''s rows in the "
+            "bi_ views are from (account_release_id, sync_id, release_id, lake_snapshot): join "
+            "on account_id to check that views agree per account.'"
+        )
+    )
+    stamp = {
+        **schema_stamp(connection, target),
+        "release_id": manifest["release_id"],
+        "switched_at": datetime.now(UTC).isoformat(),
+    }
     literal_sql(
         connection, f"comment on schema {target} is {quote_literal(orjson.dumps(stamp).decode())}"
     )
@@ -200,6 +223,17 @@ def release_schemas(connection: sa.Connection, schema: str) -> list[tuple[str, d
         {"prefix": f"{schema}__r"},
     ).all()
     return [(name, orjson.loads(comment) if comment else {}) for name, comment in rows]
+
+
+def schema_stamp(connection: sa.Connection, name: str | None) -> dict:
+    """The JSON comment of a release schema: release_id, switched_at, contract."""
+    if name is None:
+        return {}
+    comment = connection.execute(
+        sa.text("select obj_description(to_regnamespace(:name), 'pg_namespace')"),
+        {"name": name},
+    ).scalar_one_or_none()
+    return orjson.loads(comment) if comment else {}
 
 
 def current_release_schema(connection: sa.Connection, schema: str) -> str | None:
@@ -257,3 +291,44 @@ def drop_schema(engine: sa.Engine, name: str, policy: SwitchPolicy) -> bool:
         if sqlstate(error) in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
             return False
         raise
+
+
+@contextmanager
+def publish_lock(engine: sa.Engine, schema: str, policy: SwitchPolicy) -> Iterator[None]:
+    """One publish of `schema` at a time (a session advisory lock), waited for no longer than
+    the policy's deadline; the error names the session holding it."""
+    key = f"buildos_analytics publish {schema}"
+    deadline = time.monotonic() + policy.deadline_seconds
+    with engine.connect() as connection:
+        while True:
+            taken = connection.execute(
+                sa.text("select pg_try_advisory_lock(hashtext(:key))"), {"key": key}
+            ).scalar_one()
+            connection.commit()
+            if taken:
+                break
+            if time.monotonic() + policy.backoff_seconds > deadline:
+                raise SwitchBlocked(
+                    f"PostgreSQL: another publish of {schema} held its lock for "
+                    f"{policy.deadline_seconds:.0f} s: {'; '.join(_publishers(connection, key))}"
+                )
+            time.sleep(policy.backoff_seconds)
+        try:
+            yield
+        finally:
+            connection.execute(sa.text("select pg_advisory_unlock(hashtext(:key))"), {"key": key})
+            connection.commit()
+
+
+def _publishers(connection: sa.Connection, key: str) -> list[str]:
+    rows = connection.execute(
+        sa.text(
+            "select a.pid, a.usename, a.application_name, a.state, a.xact_start "
+            "from pg_locks as l join pg_stat_activity as a on a.pid = l.pid "
+            "where l.locktype = 'advisory' and l.granted and l.objid = "
+            "cast(cast(hashtext(:key) as bigint) & 4294967295 as oid) order by a.pid"
+        ),
+        {"key": key},
+    ).all()
+    connection.commit()
+    return [describe_session(*row, "is publishing") for row in rows] or ["it has since ended"]

@@ -136,14 +136,14 @@ def test_the_publish_message_names_the_failed_step_and_what_bi_tools_see():
 def test_the_postgresql_copy_strips_nul_from_text_and_json():
     import duckdb
 
-    from pipeline.publish.postgres import _select_for_copy
+    from pipeline.publish.postgres_rows import select_for_copy
 
     con = duckdb.connect()
     con.execute(
         "create table t as select 'Na' || chr(0) || 'me' as name, "
         "{'k': 'v' || chr(0)}::json as props, 3 as n"
     )
-    select = _select_for_copy(
+    select = select_for_copy(
         ["name", "props", "n"], {"name": "VARCHAR", "props": "JSON", "n": "INTEGER"}
     )
     [(name, props, n)] = con.execute(f"select {select} from t").fetchall()

@@ -10,13 +10,20 @@ import pytest
 import sqlalchemy as sa
 
 from pipeline import warehouse
-from pipeline.publish import exports, postgres
+from pipeline.publish import exports, postgres, postgres_accounts
+from tests.pipeline.publish.postgres_changes import (
+    accounts,
+    change_account,
+    current_tables,
+    held_releases,
+    pg_counts,
+    release_counts,
+    session,
+)
 from tests.pipeline.publish.publish_helpers import (
     POSTGRES_URL,
     normalized_rows,
     publish_db,
-    publish_files,
-    schema_names,
 )
 
 pytestmark = pytest.mark.postgres
@@ -94,8 +101,8 @@ def _corrupt_a_parquet_file(root: Path, release_id: str) -> None:
     target.write_bytes(b"PAR1 this is not a parquet file")
 
 
-def _raise_after_the_first_table(monkeypatch) -> None:
-    real = postgres._copy_table
+def _raise_after_the_first_table(monkeypatch, module, name: str) -> None:
+    real = getattr(module, name)
     copied = []
 
     def copy_then_fail(*args, **kwargs):
@@ -104,49 +111,50 @@ def _raise_after_the_first_table(monkeypatch) -> None:
         copied.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(postgres, "_copy_table", copy_then_fail)
+    monkeypatch.setattr(module, name, copy_then_fail)
 
 
 @pytest.mark.parametrize("failure", ["copy_raises", "corrupt_parquet"])
-def test_a_failed_publish_leaves_the_previous_one(
-    pipeline_db, tmp_path, pg_schema, monkeypatch, failure
+@pytest.mark.parametrize("path", ["per_account", "schema_switch"])
+def test_a_failed_publish_leaves_every_account_at_its_previous_release(
+    pipeline_db, tmp_path, pg_schema, monkeypatch, failure, path
 ):
+    """Two accounts changed (and, for the schema switch, the contract: free text on); the
+    publish fails while copying: every account keeps its previous rows, whole."""
     root = tmp_path / "exports"
     con = warehouse.connect(pipeline_db)
-    engine = sa.create_engine(POSTGRES_URL)
     try:
-        first = publish_files(con, root)
+        first = exports.write_release(con, root, include_free_text=False)
         postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema)
-        con.execute(
-            "delete from marts.fct_velocity_weekly where rowid in "
-            "(select rowid from marts.fct_velocity_weekly order by rowid limit 5)"
-        )
-        second = exports.write_release(con, root, include_free_text=False)
-        assert (
-            second["tables"]["fct_velocity_weekly"]["rows"]
-            != first["tables"]["fct_velocity_weekly"]["rows"]
-        )
-        if failure == "copy_raises":
-            _raise_after_the_first_table(monkeypatch)
-            error = RuntimeError
-        else:
-            _corrupt_a_parquet_file(root, second["release_id"])
-            error = Exception
-        with pytest.raises(error):
-            postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema)
-        with engine.connect() as connection:
-            assert _pg_release(connection, pg_schema) == first["release_id"]
-            tables = _tables(connection, pg_schema)
-            for name, spec in first["tables"].items():
-                assert _pg_count(connection, f"{tables}.{name}") == spec["rows"], name
-                assert _pg_count(connection, f"{pg_schema}.bi_{name}") == spec["rows"], name
-            names = schema_names(connection)
-            assert pg_schema in names
-            # The failed release's schema is gone: only the published one is left.
-            assert {n for n in names if n.startswith(f"{pg_schema}__")} == {tables}
+        for account in accounts(con)[:2]:
+            change_account(con, account, f"{account}-v1", drop=5)
+        second = exports.write_release(con, root, include_free_text=path == "schema_switch")
     finally:
-        engine.dispose()
         con.close()
+    tables = current_tables(pg_schema)
+    if failure == "copy_raises":
+        if path == "per_account":
+            _raise_after_the_first_table(monkeypatch, postgres_accounts, "copy_rows")
+        else:
+            _raise_after_the_first_table(monkeypatch, postgres, "_copy_table")
+        error = RuntimeError
+    else:
+        _corrupt_a_parquet_file(root, second["release_id"])
+        error = Exception
+    with pytest.raises(error):
+        postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema)
+    with session(autocommit=True) as connection:
+        (release_id,) = connection.execute(f"select release_id from {pg_schema}.release").fetchone()
+        assert release_id == first["release_id"]
+        expected = release_counts(root, first)
+        assert pg_counts(connection, pg_schema, expected) == expected
+        assert held_releases(connection, pg_schema) == {
+            s["account_id"]: (s["account_release_id"], first["release_id"]) for s in first["source"]
+        }
+        names = {n for (n,) in connection.execute("select nspname from pg_namespace")}
+    assert current_tables(pg_schema) == tables
+    # The failed build's schema is gone: only the published one is left.
+    assert {n for n in names if n.startswith(f"{pg_schema}__")} == {tables}
 
 
 def test_tables_have_comments_primary_keys_and_the_indexes_bi_needs(

@@ -1,207 +1,271 @@
-"""PostgreSQL readers never wait for a publish for longer than its lock_timeout, a publish never
-waits for a reader past its attempts, and every reader sees one release whole: never an empty
-table, never a mix, never a deadlock, in read committed and repeatable read."""
+"""PostgreSQL readers and publishes never hold each other up past a deadline, and a reader
+sees every account whole, at its previous release or its new one: 20 per-account publishes
+under looping readers in read committed and repeatable read, readers holding transactions
+open, a session locking an account's rows or a table, and the schema switch of a contract
+change."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
+import duckdb
 import pytest
-import sqlalchemy as sa
 
 from pipeline import warehouse
 from pipeline.publish import exports, postgres
-from tests.pipeline.publish.publish_helpers import POSTGRES_URL, clone_release, publish_files
+from tests.pipeline.publish.postgres_changes import (
+    PAIR,
+    accounts,
+    change_account,
+    clone_release,
+    current_tables,
+    held_releases,
+    row_versions,
+    session,
+    write_release,
+)
+from tests.pipeline.publish.publish_helpers import POSTGRES_URL, parquet_source
 
 pytestmark = pytest.mark.postgres
 
-DSN = sa.engine.make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(False)
 FAST = postgres.SwitchPolicy(lock_timeout_ms=200, attempts=5, backoff_seconds=0.1, grace_seconds=0)
-CHANGED = "fct_velocity_weekly"
+
+
+def per_account(connection, schema: str) -> dict[str, tuple]:
+    """account -> (its account release, rows in each of PAIR), read in one statement: one
+    snapshot, even in read committed."""
+    first, second = PAIR
+    rows = connection.execute(
+        f"select r.account_id, r.account_release_id, "
+        f"(select count(*) from {schema}.bi_{first} as t where t.account_id = r.account_id), "
+        f"(select count(*) from {schema}.bi_{second} as t where t.account_id = r.account_id) "
+        f"from {schema}.account_releases as r"
+    ).fetchall()
+    return {account: (release, (a, b)) for account, release, a, b in rows}
 
 
 @pytest.fixture
-def two_releases(pipeline_db, tmp_path) -> tuple[Path, dict[str, dict[str, int]]]:
-    """Two releases whose row counts differ (release id -> table -> rows)."""
+def variants(pipeline_db, tmp_path):
+    """Two releases of the 3 accounts; in the second, the first two accounts have fewer rows
+    in both tables of PAIR. Returns the exports root, both manifests, the account ids and
+    account -> variant -> row counts of PAIR."""
     root = tmp_path / "exports"
     con = warehouse.connect(pipeline_db)
     try:
-        first = publish_files(con, root)
-        con.execute(
-            f"delete from marts.{CHANGED} where rowid in "
-            f"(select rowid from marts.{CHANGED} order by rowid limit 7)"
-        )
-        second = exports.write_release(con, root, include_free_text=False)
+        ids = accounts(con)
+        first = write_release(con, root)
+        for account in ids[:2]:
+            change_account(con, account, f"{account}-v1", drop=2)
+        second = write_release(con, root)
     finally:
         con.close()
-    counts = {
-        m["release_id"]: {name: spec["rows"] for name, spec in m["tables"].items()}
-        for m in (first, second)
-    }
-    assert len({c[CHANGED] for c in counts.values()}) == 2
-    return root, counts
+    counts = {}
+    for account in ids:
+        counts[account] = {}
+        for variant, manifest in enumerate((first, second)):
+            counts[account][variant] = _pair_counts(root, manifest, account)
+    # A mix of the two variants in one account would match neither.
+    assert all(counts[a][0][i] != counts[a][1][i] for a in ids[:2] for i in (0, 1))
+    return root, (first, second), ids, counts
 
 
-@contextmanager
-def reader(isolation: str) -> Iterator[psycopg.Connection]:
-    connection = psycopg.connect(DSN, autocommit=False)
-    connection.execute(f"set session characteristics as transaction isolation level {isolation}")
-    connection.commit()
+def _pair_counts(root: Path, manifest: dict, account: str) -> tuple[int, int]:
+    release = root / "releases" / manifest["release_id"]
+    con = duckdb.connect()
     try:
-        yield connection
-    finally:
-        connection.close()
-
-
-def read_release(connection: psycopg.Connection, schema: str) -> tuple[str, dict[str, int]]:
-    """The release id and the row counts of two bi_ views, inside the caller's transaction."""
-    (release_id,) = connection.execute(f"select release_id from {schema}.release").fetchone()
-    counts = {
-        name: connection.execute(f"select count(*) from {schema}.bi_{name}").fetchone()[0]
-        for name in ("dim_projects", CHANGED)
-    }
-    return release_id, counts
-
-
-def test_a_reader_holding_a_transaction_for_30_s_never_stalls_the_publish(two_releases, pg_schema):
-    root, counts = two_releases
-    first, second = counts
-    postgres.publish_release(POSTGRES_URL, root, first, pg_schema, FAST)
-    seen, ended = [], threading.Event()
-    started = threading.Event()
-    pids = []
-
-    def hold() -> None:
-        # psql's default: read committed, one bi_ view read, then the transaction left open.
-        with reader("read committed") as connection:
-            pids.append(connection.info.backend_pid)
-            seen.append(read_release(connection, pg_schema))
-            started.set()
-            until = time.monotonic() + 30
-            while time.monotonic() < until:
-                time.sleep(1)
-                seen.append(read_release(connection, pg_schema))
-            connection.commit()
-        ended.set()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert started.wait(60)
-        new_readers = []
-        publishing = threading.Thread(
-            target=lambda: new_readers.append(_publish_or_error(root, second, pg_schema))
+        return tuple(
+            con.execute(
+                f"select count(*) from {parquet_source(release, manifest['tables'][t])} "
+                "where account_id = ?",
+                [account],
+            ).fetchone()[0]
+            for t in PAIR
         )
-        publishing.start()
-        # New readers keep reading while the publish waits for its locks (each waits at most
-        # one lock_timeout): none of them hits its statement timeout.
-        fresh = []
-        while publishing.is_alive():
-            with reader("read committed") as connection:
-                connection.execute("set statement_timeout = '5s'")
-                fresh.append(read_release(connection, pg_schema))
-                connection.commit()
-        publishing.join()
-        outcome = new_readers[0]
-        # The publish gave way after its attempts, while the reader was still in its
-        # transaction, and named the reader.
-        assert not ended.is_set()
-        assert isinstance(outcome, postgres.SwitchBlocked), outcome
-        assert f"PID {pids[0]}" in str(outcome)
-        assert fresh and all(r == (first, _two(counts[first])) for r in fresh)
     finally:
-        holder.join()
-    assert len(seen) >= 30
-    assert all(r == (first, _two(counts[first])) for r in seen)
-    # Once the reader has gone, the same release publishes, and nothing is left behind.
-    postgres.publish_release(POSTGRES_URL, root, second, pg_schema, FAST)
-    with reader("read committed") as connection:
-        assert read_release(connection, pg_schema) == (second, _two(counts[second]))
-        schemas = connection.execute(
-            "select nspname from pg_namespace where starts_with(nspname, %s)", [pg_schema + "__"]
-        ).fetchall()
-    assert schemas == [(postgres.release_schema(pg_schema, second),)]
-
-
-def test_a_repeatable_read_snapshot_older_than_the_release_keeps_it_from_switching(
-    two_releases, pg_schema
-):
-    """A repeatable-read transaction that began before the build but reads the views only
-    after it: switching under it would show it empty tables, so the switch waits, then gives
-    way; the reader sees the old release whole."""
-    root, counts = two_releases
-    first, second = counts
-    postgres.publish_release(POSTGRES_URL, root, first, pg_schema, FAST)
-    with reader("repeatable read") as connection:
-        connection.execute("select 1")  # the snapshot is taken here
-        with pytest.raises(postgres.SwitchBlocked, match=f"PID {connection.info.backend_pid}"):
-            postgres.publish_release(POSTGRES_URL, root, second, pg_schema, FAST)
-        assert read_release(connection, pg_schema) == (first, _two(counts[first]))
-        connection.commit()
+        con.close()
 
 
 @pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
-def test_20_publishes_under_concurrent_readers_give_no_errors(two_releases, pg_schema, isolation):
-    root, counts = two_releases
-    first, second = counts
-    releases = [
-        clone_release(root, (first, second)[n % 2], f"{exports.new_release_id()}-{n:02d}")
-        for n in range(20)
-    ]
-    expected = {r: _two(counts[first if n % 2 == 0 else second]) for n, r in enumerate(releases)}
-    postgres.publish_release(POSTGRES_URL, root, first, pg_schema, FAST)
-    expected[first] = _two(counts[first])
+def test_20_publishes_under_looping_readers_never_show_a_torn_account(
+    variants, pg_schema, isolation
+):
+    root, (first, second), ids, counts = variants
+    moving, still = ids[:2], ids[2]
+    postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema, FAST)
+    # Every publish changes the first two accounts, alternating between the variants; the
+    # account release each clone names says which rows it holds.
+    expected = {
+        (s["account_id"], s["account_release_id"]): counts[s["account_id"]][0]
+        for s in first["source"]
+    }
+    releases = []
+    for n in range(20):
+        variant = (second, first)[n % 2]
+        tags = {a: f"{a}-p{n:02d}" for a in moving}
+        clone = clone_release(
+            root, variant["release_id"], f"{exports.new_release_id()}-{n:02d}", tags
+        )
+        releases.append(clone["release_id"])
+        expected |= {(a, tag): counts[a][1 - n % 2] for a, tag in tags.items()}
+    tables = current_tables(pg_schema)
+    with session(autocommit=True) as connection:
+        untouched = row_versions(connection, tables, PAIR, still)
     stop = threading.Event()
-    reads, errors = [], []
+    seen, errors = set(), []
 
     def read_loop() -> None:
-        with reader(isolation) as connection:
+        with session(isolation) as connection:
             while not stop.is_set():
                 try:
-                    release_id, seen = read_release(connection, pg_schema)
-                    # Within one transaction a repeatable-read reader stays on its release.
-                    again = connection.execute(f"select release_id from {pg_schema}.release")
-                    if isolation == "repeatable read" and again.fetchone()[0] != release_id:
-                        errors.append(f"release changed within a transaction: {release_id}")
+                    found = per_account(connection, pg_schema)
+                    if (
+                        isolation == "repeatable read"
+                        and per_account(connection, pg_schema) != found
+                    ):
+                        errors.append("an account changed within a repeatable-read transaction")
                     connection.commit()
-                    reads.append(release_id)
-                    if seen != expected[release_id] or 0 in seen.values():
-                        errors.append(f"{release_id}: {seen} != {expected[release_id]}")
+                    if set(found) != set(ids):
+                        errors.append(f"accounts {sorted(found)}")
+                    for account, (release, pair) in found.items():
+                        seen.add(release)
+                        if expected.get((account, release)) != pair:
+                            errors.append(f"torn: {account} at {release} shows {pair}")
                 except Exception as error:  # every failure is a finding
                     connection.rollback()
                     errors.append(f"{type(error).__name__}: {error}")
-                time.sleep(0.005)
+                time.sleep(0.002)
 
     threads = [threading.Thread(target=read_loop) for _ in range(3)]
     for thread in threads:
         thread.start()
-    policy = postgres.SwitchPolicy(lock_timeout_ms=200, attempts=20, grace_seconds=0)
     try:
         results = [
-            postgres.publish_release(POSTGRES_URL, root, r, pg_schema, policy) for r in releases
+            postgres.publish_release(POSTGRES_URL, root, r, pg_schema, FAST) for r in releases
         ]
     finally:
         stop.set()
         for thread in threads:
             thread.join()
     assert errors == []
-    assert all(not r["already_published"] for r in results)
-    assert len(set(reads)) >= 10, "the readers saw too few releases to prove anything"
-    with reader("read committed") as connection:
-        assert read_release(connection, pg_schema) == (releases[-1], expected[releases[-1]])
+    assert all(r["mode"] == "per_account" and r["accounts_replaced"] == 2 for r in results)
+    assert len(seen) >= 10, "the readers saw too few releases to prove anything"
+    with session(autocommit=True) as connection:
+        assert row_versions(connection, tables, PAIR, still) == untouched
+        final = per_account(connection, pg_schema)
+    assert {a: final[a][0] for a in moving} == {a: f"{a}-p19" for a in moving}
 
 
-def _two(counts: dict[str, int]) -> dict[str, int]:
-    return {name: counts[name] for name in ("dim_projects", CHANGED)}
+def test_readers_holding_transactions_open_do_not_hold_up_the_publish(variants, pg_schema):
+    """psql's default (read committed, a view read, the transaction left open) and a
+    repeatable-read snapshot taken before the publish: the publish goes through at its first
+    attempt, and the repeatable-read reader keeps seeing every account's previous rows."""
+    root, (first, second), ids, counts = variants
+    postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema, FAST)
+    with session("read committed") as idle, session("repeatable read") as old:
+        idle.execute(f"select count(*) from {pg_schema}.bi_{PAIR[0]}").fetchone()
+        before = per_account(old, pg_schema)
+        result = postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, FAST)
+        assert result["accounts_replaced"] == 2 and result["switch_attempts"] == 1
+        assert per_account(old, pg_schema) == before
+        assert {a: p for a, (_, p) in before.items()} == {a: counts[a][0] for a in ids}
+        after = per_account(idle, pg_schema)  # read committed: the next statement sees it
+        assert {a: p for a, (_, p) in after.items()} == {a: counts[a][1] for a in ids}
+        idle.commit()
+        old.commit()
 
 
-def _publish_or_error(root: Path, release_id: str, schema: str):
+def test_a_session_locking_an_accounts_rows_is_given_way_to_and_named(variants, pg_schema):
+    """A session holding one account's rows (select ... for share) for longer than the
+    publish's attempts: the publish replaces the other account, then fails naming the
+    session; the held account stays at its previous release, whole; once the session ends,
+    the next publish brings it over."""
+    root, (first, second), ids, counts = variants
+    held, other = ids[:2]
+    postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema, FAST)
+    tables = current_tables(pg_schema)
+    before = {s["account_id"]: s["account_release_id"] for s in first["source"]}
+    with session("read committed") as locker:
+        locker.execute(
+            f"select 1 from {tables}.{PAIR[1]} where account_id = %s for share", [held]
+        ).fetchall()
+        with pytest.raises(postgres.AccountsBlocked) as blocked:
+            postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, FAST)
+        assert f"PID {locker.info.backend_pid}" in str(blocked.value)
+        assert "RowShareLock" in str(blocked.value)
+        assert blocked.value.accounts == [held]
+        with session("read committed") as reader:
+            found = per_account(reader, pg_schema)
+            reader.commit()
+        assert found[held] == (before[held], counts[held][0])
+        assert found[other] == (f"{other}-v1", counts[other][1])
+        with session(autocommit=True) as connection:
+            (release_id,) = connection.execute(
+                f"select release_id from {pg_schema}.release"
+            ).fetchone()
+        assert release_id == first["release_id"]  # not every account is there yet
+        locker.commit()
+    again = postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, FAST)
+    assert (again["accounts_replaced"], again["accounts_unchanged"]) == (1, 2)
+    with session(autocommit=True) as connection:
+        found = per_account(connection, pg_schema)
+        assert held_releases(connection, pg_schema)[held][1] == second["release_id"]
+    assert {a: p for a, (_, p) in found.items()} == {a: counts[a][1] for a in ids}
+
+
+def test_a_session_locking_a_table_stops_the_publish_at_its_deadline(variants, pg_schema):
+    """`lock table ... in share mode` held through the publish blocks every account: once the
+    deadline has passed the publish stops trying, fails naming the session, and every account
+    stays whole at its previous release."""
+    root, (first, second), ids, counts = variants
+    postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema, FAST)
+    tables = current_tables(pg_schema)
+    short = postgres.SwitchPolicy(
+        lock_timeout_ms=100, attempts=3, backoff_seconds=0.05, grace_seconds=0, deadline_seconds=0.5
+    )
+    with session("read committed") as locker:
+        locker.execute(f"lock table {tables}.{PAIR[0]} in share mode")
+        with pytest.raises(postgres.AccountsBlocked) as blocked:
+            postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, short)
+        assert f"PID {locker.info.backend_pid}" in str(blocked.value)
+        assert "ShareLock" in str(blocked.value)
+        assert blocked.value.accounts == sorted(ids[:2])
+        with session("read committed") as reader:
+            found = per_account(reader, pg_schema)
+            reader.commit()
+        assert {a: p for a, (_, p) in found.items()} == {a: counts[a][0] for a in ids}
+        locker.commit()
+    again = postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema, FAST)
+    assert again["accounts_replaced"] == 2
+
+
+@pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
+def test_a_contract_switch_gives_way_to_a_reader_and_names_it(
+    pipeline_db, tmp_path, pg_schema, isolation
+):
+    """The schema switch (a contract change) waits for a reader holding the views (read
+    committed) or a snapshot older than the new schema (repeatable read) no longer than its
+    attempts, names it, and leaves the previous schema whole."""
+    root = tmp_path / "exports"
+    con = warehouse.connect(pipeline_db)
     try:
-        return postgres.publish_release(POSTGRES_URL, root, release_id, schema, FAST)
-    except Exception as error:
-        return error
+        first = write_release(con, root)
+        wider = write_release(con, root, free_text=True)
+    finally:
+        con.close()
+    postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema, FAST)
+    with session(isolation) as reader:
+        before = per_account(reader, pg_schema)
+        with pytest.raises(postgres.SwitchBlocked, match=f"PID {reader.info.backend_pid}"):
+            postgres.publish_release(POSTGRES_URL, root, wider["release_id"], pg_schema, FAST)
+        assert per_account(reader, pg_schema) == before
+        reader.commit()
+    result = postgres.publish_release(POSTGRES_URL, root, wider["release_id"], pg_schema, FAST)
+    assert result["mode"] == "schema_switch"
+    with session(autocommit=True) as connection:
+        schemas = connection.execute(
+            "select nspname from pg_namespace where starts_with(nspname, %s)", [pg_schema + "__"]
+        ).fetchall()
+    # grace_seconds = 0: the replaced schema is dropped at once, the failed build is gone.
+    assert schemas == [(postgres.release_schema(pg_schema, wider["release_id"]),)]
