@@ -375,6 +375,8 @@ class PublishSettings(dg.ConfigurableResource):
     postgres_switch_attempts: int = 8
     # A replaced release's schema stays this long for readers that name it directly.
     postgres_grace_seconds: float = 600.0
+    # All of one publish's waits (for another publish of the schema, for readers' locks).
+    postgres_deadline_seconds: float = 300.0
 
     def switch_policy(self):
         from pipeline.publish.postgres_switch import SwitchPolicy
@@ -383,6 +385,7 @@ class PublishSettings(dg.ConfigurableResource):
             lock_timeout_ms=self.postgres_lock_timeout_ms,
             attempts=self.postgres_switch_attempts,
             grace_seconds=self.postgres_grace_seconds,
+            deadline_seconds=self.postgres_deadline_seconds,
         )
 
 
