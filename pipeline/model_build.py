@@ -287,9 +287,11 @@ def _record(
             [model.name, gone],
         )
     if versions:
-        con.executemany(
-            f"insert into {target} values (?, ?, ?, ?)",
-            [(model.name, a, v, now) for a, v in sorted(versions.items())],
+        # one statement, however many accounts (an executemany runs one insert per account)
+        accounts = sorted(versions)
+        con.execute(
+            f"insert into {target} select ?, unnest(?), unnest(?), ?",
+            [model.name, accounts, [versions[a] for a in accounts], now],
         )
 
 
