@@ -87,17 +87,19 @@ segments as (
 
 segment_days as (
     -- the first day whose end falls inside the segment, and the first day whose end does not
-    -- (null when the segment is still open at as_of_at)
+    -- (null when the segment is still open at as_of_at). The UTC date is taken from the
+    -- instant's microseconds since the epoch: the same date as `at time zone 'UTC'`, without a
+    -- time zone calendar lookup per row (two per segment were 40% of this model)
     select
         project_keys.project_key,
         segments.task_state,
         segments.effort_weight,
         segments.has_age,
         segments.first_started_us,
-        cast(segments.segment_from at time zone 'UTC' as date) as first_day,
+        cast(make_timestamp(epoch_us(segments.segment_from)) as date) as first_day,
         case
             when segments.segment_to < as_of.as_of_at
-                then cast(segments.segment_to at time zone 'UTC' as date)
+                then cast(make_timestamp(epoch_us(segments.segment_to)) as date)
         end as end_day
     from segments
     inner join as_of on segments.account_id = as_of.account_id

@@ -50,14 +50,17 @@ final as (
         completed.created_at,
         completed.due_at,
         completed.completed_at,
-        cast(completed.completed_at at time zone 'UTC' as date) as completed_date
+        -- the UTC date (as in int_project_daily_states: no time zone lookup per row)
+        cast(make_timestamp(epoch_us(completed.completed_at)) as date) as completed_date
     from completed
     left join efforts
         on
             completed.account_id = efforts.account_id
             and completed.task_id = efforts.task_id
             and completed.completed_at >= efforts.valid_from
-            and (efforts.valid_to is null or completed.completed_at < efforts.valid_to)
+            -- an open interval as infinity, not an "is null or": with the or, DuckDB joins
+            -- every completion to every interval block by block (25 s at 190k tasks)
+            and completed.completed_at < coalesce(efforts.valid_to, cast('infinity' as timestamptz))
 )
 
 select * from final

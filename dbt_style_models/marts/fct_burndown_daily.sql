@@ -42,7 +42,8 @@ added as (
     select
         account_id,
         project_id,
-        cast(created_at at time zone 'UTC' as date) as day_date,
+        -- the UTC date (as in int_project_daily_states: no time zone lookup per task)
+        cast(make_timestamp(epoch_us(created_at)) as date) as day_date,
         count(*) as added_tasks
     from tasks
     group by all
@@ -52,7 +53,7 @@ removed as (
     select
         account_id,
         project_id,
-        cast(deleted_at at time zone 'UTC' as date) as day_date,
+        cast(make_timestamp(epoch_us(deleted_at)) as date) as day_date,
         count(*) as removed_tasks
     from tasks
     where deleted_at is not null

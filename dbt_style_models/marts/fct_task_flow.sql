@@ -2,6 +2,8 @@
 -- a task that is done now), as fct_velocity_weekly counts it. Lead time runs from creation,
 -- cycle time from the first move to in_progress; blocked time and reopens are counted before
 -- the final completion. Deleted tasks and tasks of deleted projects do not count.
+-- Durations are differences of microseconds since the epoch: the same numbers as
+-- date_diff('microsecond', ...), which on timestamptz consults the time zone calendar per row.
 with intervals as (
     select * from intermediate.int_task_state_intervals
 ),
@@ -34,7 +36,7 @@ task_history as (
         account_id,
         task_id,
         min(valid_from) filter (where task_state = 'in_progress') as first_started_at,
-        sum(date_diff('microsecond', valid_from, clipped_to)) filter (
+        sum(epoch_us(clipped_to) - epoch_us(valid_from)) filter (
             where task_state = 'blocked'
         ) as blocked_microseconds,
         -- a done interval that ended before the final completion was a reopen
@@ -51,16 +53,14 @@ final as (
         completed_tasks.created_at,
         task_history.first_started_at,
         completed_tasks.completed_at,
-        date_diff('microsecond', completed_tasks.created_at, completed_tasks.completed_at)
+        (epoch_us(completed_tasks.completed_at) - epoch_us(completed_tasks.created_at))
         / 86400000000 as lead_time_days,
-        date_diff('microsecond', task_history.first_started_at, completed_tasks.completed_at)
+        (epoch_us(completed_tasks.completed_at) - epoch_us(task_history.first_started_at))
         / 86400000000 as cycle_time_days,
         coalesce(task_history.blocked_microseconds, 0) / 86400000000 as blocked_days,
         coalesce(task_history.times_reopened, 0) as times_reopened,
-        cast(completed_tasks.completed_at at time zone 'UTC' as date) as completed_date,
-        cast(
-            date_trunc('week', completed_tasks.completed_at at time zone 'UTC') as date
-        ) as completed_week_start
+        completed_tasks.completed_date,
+        cast(date_trunc('week', completed_tasks.completed_date) as date) as completed_week_start
     from completed_tasks
     left join task_history
         on
