@@ -18,6 +18,7 @@ from pipeline.locks import locked_error
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 CATALOG = "warehouse"
+STORAGE_VERSION = "v1.2.0"
 
 
 @cache
@@ -43,13 +44,19 @@ def render_sql(path: Path, **identifiers: str | list[str]) -> list[str]:
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file under the fixed catalog name `warehouse`, whatever the file is
     called (a file named after a schema, like buildos.duckdb, would make names ambiguous).
-    Work that outgrows memory spills beside the file, never into the working directory."""
+    Work that outgrows memory spills beside the file, never into the working directory.
+
+    A file opened for writing uses DuckDB's storage format v1.2.0: a column declared `using
+    compression zstd` is only compressed with zstd from that format on, and DuckDB 1.5 still
+    writes the v1.0 format by default, where it silently stores such a column uncompressed (a
+    1-account sync file was 137 MB instead of about 40). An older file is upgraded in place;
+    every reader here runs the same pinned DuckDB."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     literal = str(path).replace("'", "''")
-    mode = " (read_only)" if read_only else ""
+    mode = " (read_only)" if read_only else f" (storage_version '{STORAGE_VERSION}')"
     try:
         con.execute(f"attach '{literal}' as {CATALOG}{mode}")
     except duckdb.IOException as error:
