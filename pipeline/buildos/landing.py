@@ -9,6 +9,8 @@ commits leaves the tables as they were, and the next sync starts again from them
 
 from __future__ import annotations
 
+import logging
+
 import duckdb
 import orjson
 import pyarrow as pa
@@ -27,6 +29,8 @@ from pipeline.buildos.records import (
     table_columns,
 )
 from pipeline.paths import SQL_DIR
+
+LOG = logging.getLogger(__name__)
 
 SQL = SQL_DIR / "buildos"
 QUARANTINE_SCHEMA = pa.schema(
@@ -113,6 +117,17 @@ class SyncDatabaseSettings:
         """Put the settings back and checkpoint what the sync landed (its WAL into the
         file)."""
         threshold, memory_limit = self.previous
+        try:
+            self._restore(threshold, memory_limit)
+        except duckdb.TransactionException as error:
+            # A merge that failed mid-way left its transaction open or aborted: none of it
+            # is kept (the next sync redoes that group), and the error that stopped the sync,
+            # not this one, is what gets reported.
+            LOG.warning("rolled back the transaction a failed merge left open: %s", error)
+            self.con.execute("rollback")
+            self._restore(threshold, memory_limit)
+
+    def _restore(self, threshold: str, memory_limit: str) -> None:
         self.con.execute("set checkpoint_threshold = ?", [threshold])
         self.con.execute("set memory_limit = ?", [memory_limit])
         self.con.execute("checkpoint")
