@@ -55,7 +55,7 @@ FILLERS = {
     "DOUBLE": 0.0,
     "VARCHAR": "-",
 }
-# the columns that carry a round's marker, by table
+# the tables whose rows say their round: projects_in(n) rows, as_of_at where they have one
 MARKED = {"dim_accounts", "dim_projects", "fct_project_completion", "fct_project_status"}
 
 
@@ -63,45 +63,42 @@ def hand_made_release(root: Path, account_id: str, number: int) -> dict:
     """Account `account_id`'s release of round `number`, written by pipeline.handoff as the
     release step writes one: every public mart, empty but for dim_accounts, dim_projects,
     fct_project_completion and fct_project_status, whose rows carry the round's marker."""
-    con = duckdb.connect()
-    con.execute("set timezone = 'UTC'")
-    con.execute("create schema marts")
     moment = as_of(number)
     projects = [str(uuid.uuid5(uuid.UUID(account_id), f"p{i}")) for i in range(3)]
-    for table in public_tables():
-        columns = list(table.model.columns)
-        con.execute(
-            f"create table {table.model.relation} ("
-            + ", ".join(f"{c} {table.data_type(c)}" for c in columns)
-            + ")"
-        )
-        if table.name == "dim_dates":
-            rows = [{"day_date": (BASE - timedelta(days=d)).date()} for d in range(2)]
-        elif table.name == "dim_accounts":
-            rows = [{"account_label": f"account {account_id[:8]}"}]
-        elif table.name in MARKED:
-            rows = [
-                {"project_id": p, "project_name": f"project {i}"}
-                for i, p in enumerate(projects[: projects_in(number)])
-            ]
-        else:
-            continue
-        # the calendar is every account's: the same rows whatever the round
-        marker = BASE if table.name == "dim_dates" else moment
-        for row in rows:
-            values = {c: _value(table, c, row, account_id, marker) for c in columns}
-            con.execute(
-                f"insert into {table.model.relation} by name select "
-                + ", ".join(f"?::{table.data_type(c)} as {c}" for c in columns),
-                list(values.values()),
-            )
     sync = (sync_of(number), "succeeded", moment, "incremental", moment)
-    try:
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        con.execute("create schema marts")
+        for table in public_tables():
+            _fill(con, table, account_id, moment, projects[: projects_in(number)])
         return handoff.write(
             con, root / "accounts" / account_id, account_id, MARTS, sync, f"v{number}"
         )
-    finally:
-        con.close()
+
+
+def _fill(con, table, account_id: str, moment, projects: list[str]) -> None:
+    columns = list(table.model.columns)
+    con.execute(
+        f"create table {table.model.relation} ("
+        + ", ".join(f"{c} {table.data_type(c)}" for c in columns)
+        + ")"
+    )
+    if table.name == "dim_dates":
+        rows = [{"day_date": (BASE - timedelta(days=d)).date()} for d in range(2)]
+        moment = BASE  # the calendar is every account's: the same rows whatever the round
+    elif table.name == "dim_accounts":
+        rows = [{"account_label": f"account {account_id[:8]}"}]
+    elif table.name in MARKED:
+        rows = [{"project_id": p, "project_name": f"project {i}"} for i, p in enumerate(projects)]
+    else:
+        return
+    for row in rows:
+        values = [_value(table, c, row, account_id, moment) for c in columns]
+        con.execute(
+            f"insert into {table.model.relation} by name select "
+            + ", ".join(f"?::{table.data_type(c)} as {c}" for c in columns),
+            values,
+        )
 
 
 def _value(table, column: str, row: dict, account_id: str, moment):
