@@ -5,10 +5,10 @@ read."""
 import dagster as dg
 
 from assets.models import MODELS
-from pipeline import account_build, handoff, shared
+from pipeline import account_build, handoff
 from pipeline.buildos.runs import latest_sync
 from pipeline.lake import LakeSettings
-from pipeline.lake_fan_in import commit_releases
+from pipeline.lake_fan_in import fan_in
 from pipeline.partitions import ACCOUNTS, backfill_policy, run_account_ids
 from pipeline.resources import DuckDBWarehouse
 
@@ -105,15 +105,12 @@ def shared_marts(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse):
     account_ids = sorted(context.instance.get_dynamic_partitions(ACCOUNTS.name))
     # The lake first (one DuckLake commit), then the shared file from the same releases.
     settings = LakeSettings.from_env(data_root=warehouse.root)
-    committed = commit_releases(settings, warehouse.root, account_ids)
-    snapshot = committed.snapshot
     con = warehouse.connect()
     try:
-        result = shared.fan_in(
-            con, warehouse.root, account_ids, (snapshot.snapshot_id, snapshot.committed_at)
-        )
+        committed, result = fan_in(settings, warehouse.root, con, account_ids)
     finally:
         con.close()
+    snapshot = committed.snapshot
     if result.unreleased:
         context.log.warning(
             f"{len(result.unreleased)} accounts have no release yet: "

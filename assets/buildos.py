@@ -138,13 +138,16 @@ def buildos_sync(
                 full_for,
                 buildos.fleet(),
             )
+        # Counted while the leases are held: a file opened after they are given back can
+        # meet the next run's sync of that account (DuckDB allows one writing process per
+        # file), which then fails to open it.
+        counts = _row_counts(warehouse, leased)
     errors |= {
         account_id: f"{type(o).__name__}: {o}"
         for account_id, o in zip(synced, outcomes, strict=True)
         if isinstance(o, BaseException)
     }
     results = [o for o in outcomes if isinstance(o, SyncResult)]
-    counts = _row_counts(warehouse, account_ids)
     for result in results:
         for example in result.quarantine_examples:
             context.log.warning(f"quarantined: {example}")
@@ -203,7 +206,8 @@ def buildos_sync(
 
 
 def _row_counts(warehouse: DuckDBWarehouse, account_ids: list[str]) -> dict[str, int]:
-    """Rows of each landed table over the run's accounts (each in its own file)."""
+    """Rows of each landed table over these accounts (each in its own file, whose lease the
+    caller holds)."""
     tables = [f"buildos.{n}" for n in ENTITIES] + [f"history.{n}" for n in HISTORY]
     counts = dict.fromkeys(tables, 0)
     for account_id in account_ids:

@@ -378,6 +378,18 @@ def lease_busy(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> set[str]
     return named
 
 
+def account_messages(
+    instance: dg.DagsterInstance, run_ids: Sequence[str], account_id: str
+) -> list[str]:
+    """Every log message of these runs that names the account (what a run said about it)."""
+    return [
+        f"{entry.step_key}: {entry.message}"
+        for run_id in run_ids
+        for entry in instance.all_logs(run_id)
+        if account_id in (entry.message or "")
+    ]
+
+
 def finished_steps(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     """The steps of a run that have succeeded so far."""
     return {
@@ -412,27 +424,43 @@ def marts_difference(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     column but the run-time ones, for each mart of the shared files `a` and `b`; {} when the
     two hold the same rows. A table whose columns differ counts as wholly different."""
     con = connect(a, read_only=True)
-    con.execute(f"attach '{b}' as other (read_only)")
-    differences = {}
     try:
         catalog = con.execute("select current_database()").fetchone()[0]
-        for table in mart_names():
-            columns = _columns(con, catalog, table)
-            if columns != _columns(con, "other", table) or not columns:
-                differences[table] = (-1, -1)
-                continue
-            select = ", ".join(f'"{c}"' for c in columns)
-            counts = []
-            for x, y in ((catalog, "other"), ("other", catalog)):
-                [(extra,)] = con.execute(
-                    f'select count(*) from (select {select} from "{x}".marts.{table} '
-                    f'except all select {select} from "{y}".marts.{table})'
-                ).fetchall()
-                counts.append(extra)
-            if any(counts):
-                differences[table] = (counts[0], counts[1])
+        return _difference(con, catalog, b)
     finally:
         con.close()
+
+
+def lake_marts_difference(settings, b: Path) -> dict[str, tuple[int, int]]:
+    """marts_difference between the shared lake's newest snapshot (pipeline.lake settings)
+    and the shared file `b`."""
+    from pipeline import lake
+
+    con = lake.connect(settings)
+    try:
+        return _difference(con, "lake", b)
+    finally:
+        con.close()
+
+
+def _difference(con, catalog: str, b: Path) -> dict[str, tuple[int, int]]:
+    con.execute(f"attach '{b}' as other (read_only)")
+    differences = {}
+    for table in mart_names():
+        columns = _columns(con, catalog, table)
+        if sorted(columns) != sorted(_columns(con, "other", table)) or not columns:
+            differences[table] = (-1, -1)
+            continue
+        select = ", ".join(f'"{c}"' for c in columns)
+        counts = []
+        for x, y in ((catalog, "other"), ("other", catalog)):
+            [(extra,)] = con.execute(
+                f'select count(*) from (select {select} from "{x}".marts.{table} '
+                f'except all select {select} from "{y}".marts.{table})'
+            ).fetchall()
+            counts.append(extra)
+        if any(counts):
+            differences[table] = (counts[0], counts[1])
     return differences
 
 

@@ -2,7 +2,7 @@
 DuckLake, its catalog in PostgreSQL (or an embedded SQLite file), its data files on S3 (or a
 local folder). One fan-in writer commits; readers attach it read-only, pinned if they like."""
 
-from pipeline.lake.commit import AccountRelease, commit_accounts
+from pipeline.lake.commit import AccountRelease, commit_accounts, commit_with
 from pipeline.lake.connect import attach, connect
 from pipeline.lake.settings import LakeSettings
 from pipeline.lake.snapshots import AccountHeld, Snapshot, current_snapshot, read_snapshot
@@ -15,6 +15,7 @@ __all__ = [
     "Snapshot",
     "attach",
     "commit_accounts",
+    "commit_with",
     "connect",
     "current_snapshot",
     "read_snapshot",

@@ -23,6 +23,7 @@ from pipeline import safety
 from pipeline.lake.connect import connect
 from pipeline.lake.settings import LakeSettings
 from pipeline.lake.snapshots import RELEASES_DDL, RELEASES_TABLE, Snapshot, read_snapshot
+from pipeline.lake.views import views_missing, write_views_in
 from pipeline.warehouse import IDENTIFIER
 
 SCHEMA = "marts"
@@ -106,12 +107,14 @@ def _check_owners(con, name: str, files: dict[str, str]) -> None:
             )
 
 
-def _replace_table(con, alias: str, plan: _Plan, name: str) -> None:
+def _replace_table(con, alias: str, plan: _Plan, name: str) -> bool:
+    """Returns whether the table was created or given a column (its views need writing)."""
     holders = {a: str(r.tables[name]) for a, r in plan.releases.items() if name in r.tables}
     files = list(holders.values())
     incoming = _file_columns(con, files)
     relation = f"{alias}.{SCHEMA}.{name}"
     columns = _table_columns(con, alias, name)
+    reshaped = columns is None
     if columns is None:
         con.execute(
             f"create table {relation} as select * from read_parquet(?, union_by_name = true) "
@@ -122,6 +125,7 @@ def _replace_table(con, alias: str, plan: _Plan, name: str) -> None:
     for column, data_type in incoming.items():
         if column not in columns:
             con.execute(f"alter table {relation} add column {_quote(column)} {data_type}")
+            reshaped = True
     if "account_id" in incoming:
         _check_owners(con, name, holders)
         con.execute(
@@ -138,6 +142,7 @@ def _replace_table(con, alias: str, plan: _Plan, name: str) -> None:
             f"union_by_name = true) except select {listed} from {relation}",
             [files],
         )
+    return reshaped
 
 
 def _clear_accounts(con, alias: str, plan: _Plan, name: str) -> None:
@@ -171,8 +176,12 @@ def _record(con, alias: str, plan: _Plan) -> None:
     con.execute(f"call {alias}.set_commit_message(?, ?, extra_info => ?)", [AUTHOR, message, extra])
 
 
-def commit_in(con: duckdb.DuckDBPyConnection, plan: _Plan, alias: str = "lake") -> None:
-    """The plan's changes in one transaction on con (the lake attached writable as alias)."""
+def commit_in(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, alias: str = "lake", bi_views: bool = False
+) -> None:
+    """The plan's changes in one transaction on con (the lake attached writable as alias);
+    with bi_views, the lake's bi views too, when a table came or changed shape or a view is
+    missing (else the views already read the tables as they are)."""
     con.execute("begin")
     try:
         con.execute(f"create schema if not exists {alias}.{SCHEMA}")
@@ -184,10 +193,13 @@ def commit_in(con: duckdb.DuckDBPyConnection, plan: _Plan, alias: str = "lake") 
                 [alias, SCHEMA],
             ).fetchall()
         }
+        reshaped = False
         for name in plan.tables:
-            _replace_table(con, alias, plan, name)
+            reshaped |= _replace_table(con, alias, plan, name)
         for name in sorted(existing - set(plan.tables)):
             _clear_accounts(con, alias, plan, name)
+        if bi_views and (reshaped or views_missing(con, alias)):
+            write_views_in(con, alias)
         _record(con, alias, plan)
         con.execute("commit")
     except BaseException:
@@ -196,19 +208,35 @@ def commit_in(con: duckdb.DuckDBPyConnection, plan: _Plan, alias: str = "lake") 
         raise
 
 
+def commit_with(
+    con: duckdb.DuckDBPyConnection,
+    releases: Mapping[str, AccountRelease],
+    removed: Sequence[str] = (),
+    *,
+    alias: str = "lake",
+    bi_views: bool = False,
+) -> Snapshot:
+    """commit_accounts on a connection that has the lake attached writable as `alias`."""
+    plan = _plan(releases, removed)
+    if plan.releases or plan.removed:
+        commit_in(con, plan, alias, bi_views)
+    return read_snapshot(con, alias)
+
+
 def commit_accounts(
     settings: LakeSettings,
     releases: Mapping[str, AccountRelease],
     removed: Sequence[str] = (),
+    *,
+    bi_views: bool = False,
 ) -> Snapshot:
     """Replace the released accounts' rows in every lake table and delete the removed accounts'
-    rows, in one commit; returns the snapshot it made (or the current one if there was
-    nothing to do). Account ids must be UUIDs."""
-    plan = _plan(releases, removed)
+    rows, in one commit (with the bi views, if asked: pipeline/lake/views.py); returns the
+    snapshot it made (or the current one if there was nothing to do). Account ids must be
+    UUIDs."""
+    _plan(releases, removed)  # refused before anything is attached
     con = connect(settings, read_only=False)
     try:
-        if plan.releases or plan.removed:
-            commit_in(con, plan)
-        return read_snapshot(con)
+        return commit_with(con, releases, removed, bi_views=bi_views)
     finally:
         con.close()

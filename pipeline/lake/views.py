@@ -24,24 +24,9 @@ def write_bi_views(con: duckdb.DuckDBPyConnection, *, alias: str = "lake") -> di
     the lake attached writable as `alias`. Returns rows per view."""
     if not IDENTIFIER.match(alias):
         raise ValueError(f"not a safe catalog alias: {alias!r}")
-    held = _columns(con, alias)
     con.execute("begin")
     try:
-        con.execute(f"create schema if not exists {alias}.bi")
-        for table in public_tables():
-            names = held.get(table.name)
-            if not names:
-                continue
-            view = f"{alias}.bi.{table.name}"
-            labelled = ACCOUNTS in held and is_labelled(table, names)
-            accounts = f"marts.{ACCOUNTS}" if labelled else None
-            # inside the lake a view names its tables without the catalog: DuckDB binds them in
-            # the catalog the view lives in, whatever alias a reader attaches the lake as
-            con.execute(view_sql(view, names, f"marts.{table.name}", accounts))
-            con.execute(f"comment on view {view} is {quote_literal(table.description)}")
-            relation = f"{alias}.marts.{table.name}"
-            for statement in comment_statements(table, relation, names, "table")[1:]:
-                con.execute(statement)
+        write_views_in(con, alias)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -49,9 +34,43 @@ def write_bi_views(con: duckdb.DuckDBPyConnection, *, alias: str = "lake") -> di
     public = {t.name for t in public_tables()}
     return {
         f"bi.{name}": con.execute(f"select count(*) from {alias}.bi.{name}").fetchone()[0]
-        for name in sorted(held)
+        for name in sorted(_columns(con, alias))
         if name in public
     }
+
+
+def write_views_in(con: duckdb.DuckDBPyConnection, alias: str) -> None:
+    """The bi views and their docs, inside the transaction con has open (a fan-in commit
+    writes them with the tables they read, so one snapshot holds both)."""
+    held = _columns(con, alias)
+    con.execute(f"create schema if not exists {alias}.bi")
+    for table in public_tables():
+        names = held.get(table.name)
+        if not names:
+            continue
+        view = f"{alias}.bi.{table.name}"
+        labelled = ACCOUNTS in held and is_labelled(table, names)
+        accounts = f"marts.{ACCOUNTS}" if labelled else None
+        # inside the lake a view names its tables without the catalog: DuckDB binds them in
+        # the catalog the view lives in, whatever alias a reader attaches the lake as
+        con.execute(view_sql(view, names, f"marts.{table.name}", accounts))
+        con.execute(f"comment on view {view} is {quote_literal(table.description)}")
+        relation = f"{alias}.marts.{table.name}"
+        for statement in comment_statements(table, relation, names, "table")[1:]:
+            con.execute(statement)
+
+
+def views_missing(con: duckdb.DuckDBPyConnection, alias: str) -> bool:
+    """Whether some public mart the lake holds has no bi view yet."""
+    public = {t.name for t in public_tables()}
+    views = {
+        name
+        for (name,) in con.execute(
+            "select view_name from duckdb_views() where database_name = ? and schema_name = 'bi'",
+            [alias],
+        ).fetchall()
+    }
+    return bool((set(_columns(con, alias)) & public) - views)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, list[str]]:

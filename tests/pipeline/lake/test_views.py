@@ -39,3 +39,36 @@ def test_bi_views_in_the_lake_with_their_comments(lake, tmp_path):
         "and schema_name = 'marts' and table_name = ? and column_name = 'account_id'",
         [mart.name],
     ).fetchone() == (mart.comment("account_id"),)
+
+
+def test_a_fan_in_commit_holds_its_views_and_rewrites_them_only_when_a_table_changes(
+    lake, tmp_path
+):
+    mart = next(t for t in public_tables() if t.name != ACCOUNTS and t.comment("account_id"))
+    a = new_account()
+
+    def tables(number: int, **extra) -> dict:
+        return {mart.name: {"account_id": [a], "release": [number], **extra}}
+
+    first = commit_accounts(lake, {a: release(tmp_path, a, 1, tables(1))}, bi_views=True)
+    # the commit that made the table made its view: one snapshot holds both
+    pinned = connect(lake, snapshot=first.snapshot_id)
+    assert pinned.execute(f"select release from lake.bi.{mart.name}").fetchall() == [(1,)]
+
+    def view_changes() -> int:
+        return (
+            connect(lake)
+            .execute(
+                "select count(*) from lake.snapshots() where changes['views_created'] is not null"
+            )
+            .fetchone()[0]
+        )
+
+    made = view_changes()
+    commit_accounts(lake, {a: release(tmp_path, a, 2, tables(2))}, bi_views=True)
+    assert view_changes() == made  # the same shape: the view already reads it
+    commit_accounts(lake, {a: release(tmp_path, a, 3, tables(3, is_late=[True]))}, bi_views=True)
+    assert view_changes() == made + 1  # a new column: the view is written again
+    assert connect(lake).execute(
+        f"select release, is_late from lake.bi.{mart.name}"
+    ).fetchall() == [(3, True)]

@@ -2,7 +2,8 @@
 
 Every ```sql block is one example. A block whose first line is `-- DuckDB only` runs against
 DuckDB (the serving file and views.sql) alone; `-- PostgreSQL only` against PostgreSQL alone;
-the rest run everywhere, PostgreSQL with `bi.<name>` read as `<schema>.bi_<name>` and
+`-- Lake only` from a project folder with the lake (tests/pipeline/lake/test_bi_doc.py); the
+rest run everywhere, PostgreSQL with `bi.<name>` read as `<schema>.bi_<name>` and
 `meta.release` as `<schema>.release`, as the guide says.
 """
 
@@ -14,11 +15,12 @@ from pipeline.paths import PROJECT_ROOT
 
 GUIDE = PROJECT_ROOT / "docs" / "bi.md"
 BLOCK = re.compile(r"^```sql\n(.*?)^```", re.DOTALL | re.MULTILINE)
-ONLY = re.compile(r"^-- (DuckDB|PostgreSQL) only\b")
+ONLY = re.compile(r"^-- (DuckDB|PostgreSQL|Lake) only\b")
 
 
 def examples(engine: str) -> list[str]:
-    """The guide's SQL blocks that run on `engine` ("duckdb" or "postgresql"), in order."""
+    """The guide's SQL blocks that run on `engine` ("duckdb", "postgresql" or "lake"), in
+    order."""
     found = []
     for block in BLOCK.findall(GUIDE.read_text()):
         only = ONLY.match(block)
