@@ -5,7 +5,6 @@ to building a new schema and switching the views to it."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from pipeline import warehouse
 from pipeline.publish import postgres
@@ -13,6 +12,7 @@ from tests.pipeline.publish.postgres_changes import (
     PAIR,
     accounts,
     change_account,
+    current_tables,
     held_releases,
     pg_counts,
     release_counts,
@@ -26,15 +26,6 @@ from tests.pipeline.publish.publish_helpers import POSTGRES_URL, normalized_rows
 pytestmark = pytest.mark.postgres
 
 
-def _current(schema: str) -> str:
-    engine = sa.create_engine(POSTGRES_URL)
-    try:
-        with engine.connect() as connection:
-            return postgres.current_release_schema(connection, schema)
-    finally:
-        engine.dispose()
-
-
 def test_a_change_in_one_account_replaces_only_its_rows(pipeline_db, tmp_path, pg_schema):
     root = tmp_path / "exports"
     con = warehouse.connect(pipeline_db)
@@ -45,7 +36,7 @@ def test_a_change_in_one_account_replaces_only_its_rows(pipeline_db, tmp_path, p
         changed, *others = ids
         result = postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema)
         assert result["mode"] == "schema_switch"
-        tables = _current(pg_schema)
+        tables = current_tables(pg_schema)
         names = list(release_counts(root, first))
         with session(autocommit=True) as connection:
             before = {a: row_versions(connection, tables, names, a) for a in ids}
@@ -66,7 +57,7 @@ def test_a_change_in_one_account_replaces_only_its_rows(pipeline_db, tmp_path, p
     assert result["accounts_removed"] == result["tables_replaced"] == 0  # the calendar too
     # What was written is the changed account's rows, and nothing else.
     assert result["rows"] == sum(c.get(changed, 0) for c in counts.values())
-    assert _current(pg_schema) == tables  # no new schema
+    assert current_tables(pg_schema) == tables  # no new schema
     with session(autocommit=True) as connection:
         after = {a: row_versions(connection, tables, names, a) for a in ids}
         for account in others:
@@ -108,7 +99,7 @@ def test_a_removed_account_is_deleted(pipeline_db, tmp_path, pg_schema):
         second = write_release(con, root)
     finally:
         con.close()
-    tables = _current(pg_schema)
+    tables = current_tables(pg_schema)
     names = list(release_counts(root, second))
     with session(autocommit=True) as connection:
         before = {a: row_versions(connection, tables, names, a) for a in (kept_a, kept_b)}
@@ -135,7 +126,7 @@ def test_a_contract_change_falls_back_to_the_schema_switch(pipeline_db, tmp_path
     try:
         first = write_release(con, root)
         postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema)
-        old = _current(pg_schema)
+        old = current_tables(pg_schema)
         wider = write_release(con, root, free_text=True)
         switched = postgres.publish_release(POSTGRES_URL, root, wider["release_id"], pg_schema)
         changed = accounts(con)[0]
@@ -144,7 +135,7 @@ def test_a_contract_change_falls_back_to_the_schema_switch(pipeline_db, tmp_path
     finally:
         con.close()
     assert switched["mode"] == "schema_switch"
-    new = _current(pg_schema)
+    new = current_tables(pg_schema)
     assert new != old and new == postgres.release_schema(pg_schema, wider["release_id"])
     with session(autocommit=True) as connection:
         columns = {
@@ -164,7 +155,7 @@ def test_a_contract_change_falls_back_to_the_schema_switch(pipeline_db, tmp_path
         }
     result = postgres.publish_release(POSTGRES_URL, root, third["release_id"], pg_schema)
     assert result["mode"] == "per_account" and result["accounts_replaced"] == 1
-    assert _current(pg_schema) == new
+    assert current_tables(pg_schema) == new
     with session(autocommit=True) as connection:
         assert pg_counts(connection, pg_schema, PAIR) == {
             t: c for t, c in release_counts(root, third).items() if t in PAIR
