@@ -160,3 +160,57 @@ def test_a_contract_change_falls_back_to_the_schema_switch(pipeline_db, tmp_path
         assert pg_counts(connection, pg_schema, PAIR) == {
             t: c for t, c in release_counts(root, third).items() if t in PAIR
         }
+
+
+def test_without_account_releases_a_digest_of_the_rows_decides_what_changed(
+    pipeline_db, tmp_path, pg_schema
+):
+    """A release no fan-in made names no account release: each account's rows are compared by
+    digest, so only the account whose rows changed is written again."""
+    root = tmp_path / "exports"
+    con = warehouse.connect(pipeline_db)
+    try:
+        ids = accounts(con)
+        changed, *others = ids
+        # One modelled file of every account, as the metric tests build: its sources are the
+        # accounts' latest syncs, with no account release.
+        con.execute("drop table meta.account_releases")
+        con.execute(
+            "create or replace table meta.sync_runs as select account_id, 's-' || account_id "
+            "as sync_id, 'full' as mode, now() as server_now, 'succeeded' as status, "
+            "now() as started_at from marts.dim_accounts"
+        )
+        first = write_release(con, root)
+        assert sorted(s["account_id"] for s in first["source"]) == ids
+        assert all(s["account_release_id"] is None for s in first["source"])
+        postgres.publish_release(POSTGRES_URL, root, first["release_id"], pg_schema)
+        tables = current_tables(pg_schema)
+        names = list(release_counts(root, first))
+        with session(autocommit=True) as connection:
+            before = {a: row_versions(connection, tables, names, a) for a in ids}
+        for table in PAIR:  # fewer rows, and still no account release
+            con.execute(
+                f"delete from marts.{table} where rowid in (select rowid from marts.{table} "
+                "where account_id = ? order by rowid limit 2)",
+                [changed],
+            )
+        second = write_release(con, root)
+    finally:
+        con.close()
+    result = postgres.publish_release(POSTGRES_URL, root, second["release_id"], pg_schema)
+    assert result["mode"] == "per_account"
+    assert (result["accounts_replaced"], result["accounts_unchanged"]) == (1, len(others))
+    with session(autocommit=True) as connection:
+        after = {a: row_versions(connection, tables, names, a) for a in ids}
+        assert pg_counts(connection, pg_schema, names) == release_counts(root, second)
+    for account in others:
+        assert after[account] == before[account], account
+    assert not after[changed] & before[changed]
+    # The same rows under a new release id: nothing is written.
+    con = warehouse.connect(pipeline_db)
+    try:
+        third = write_release(con, root)
+    finally:
+        con.close()
+    again = postgres.publish_release(POSTGRES_URL, root, third["release_id"], pg_schema)
+    assert (again["accounts_replaced"], again["rows"]) == (0, 0)
