@@ -142,13 +142,16 @@ def sync_per_account(accounts: list, folder: Path, options) -> list:
     async def all_accounts() -> list:
         gate = DeploymentGate(DeploymentLimits())
         slots = asyncio.Semaphore(options.account_concurrency)
+        at_once = min(options.account_concurrency, len(accounts))  # share the memory budget
 
         async def one(index: int, settings, account_id: str):
             async with slots:
                 con = warehouse.connect(folder / f"ours-{index}.duckdb")
                 try:
                     own = dataclasses.replace(options, account_id=account_id)
-                    return await sync_account(settings, con, own, gate=gate)
+                    return await sync_account(
+                        settings, con, own, gate=gate, databases_at_once=at_once
+                    )
                 finally:
                     con.close()
 

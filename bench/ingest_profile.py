@@ -3,7 +3,7 @@ account into its own file, side by side), profiled in this process.
 
     .venv/bin/python bench/ingest_profile.py --accounts 4
     .venv/bin/python bench/ingest_profile.py --accounts 1 --cprofile     # the main thread too
-    .venv/bin/python bench/ingest_profile.py --accounts 4 --memory-limit 256MB --tracemalloc
+    .venv/bin/python bench/ingest_profile.py --accounts 4 --memory-budget 512 --tracemalloc
 
 Prints the process's CPU seconds and those of the main thread (HTTP, decoding, parsing) and of
 the merge thread (`AccountStage.merge`), the wall time of each merge statement, and memory
@@ -106,12 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=1, help="accounts (x 100 x 220)")
     parser.add_argument("--port", type=int, default=18921)
-    parser.add_argument("--memory-limit", help="instead of SyncDatabaseSettings.MEMORY_LIMIT")
+    parser.add_argument(
+        "--memory-budget", type=int, help="MB, instead of SyncOptions.duckdb_memory_mb"
+    )
     parser.add_argument("--cprofile", action="store_true", help="profile the main thread")
     parser.add_argument("--tracemalloc", action="store_true", help="Python objects at the peak")
     args = parser.parse_args()
-    if args.memory_limit:
-        landing.SyncDatabaseSettings.MEMORY_LIMIT = args.memory_limit
     if args.tracemalloc:
         tracemalloc.start()
     server = ingest.start_sandbox(args.accounts, args.port)
@@ -129,7 +129,8 @@ def main() -> None:
             cpu, started, main_cpu = ingest.cpu_seconds(), time.perf_counter(), time.thread_time()
             if profile:
                 profile.enable()
-            ingest.sync_per_account(accounts, Path(folder), SyncOptions(full=True))
+            budget = {"duckdb_memory_mb": args.memory_budget} if args.memory_budget else {}
+            ingest.sync_per_account(accounts, Path(folder), SyncOptions(full=True, **budget))
             if profile:
                 profile.disable()
             wall, main_cpu = time.perf_counter() - started, time.thread_time() - main_cpu
@@ -145,6 +146,14 @@ def main() -> None:
         print(
             f"peak RSS {ingest.peak_rss_mb():,.0f} MB; at the highest sample ({at - started:.1f} s"
             f" in): RSS {rss:,.0f} MB, DuckDB buffers {duck:,.0f} MB, Arrow {arrow:,.0f} MB"
+        )
+        step = max(len(probe.samples) // 12, 1)
+        print(
+            "RSS / DuckDB buffers over the sync (MB): "
+            + ", ".join(
+                f"{at - started:.0f} s {rss:,.0f}/{duck:,.0f}"
+                for at, rss, duck, _ in probe.samples[::step]
+            )
         )
         print("merge statements, wall seconds (all accounts):")
         for key, seconds in sorted(probe.statements.items(), key=lambda kv: -kv[1])[:12]:

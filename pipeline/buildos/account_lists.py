@@ -55,17 +55,22 @@ async def _sync_braindumps(client, stage, full: bool, options, result) -> None:
         for d in listed
         if d["id"] not in known or detect.epoch_us(d.get("updated_at")) != known.get(d["id"])
     ]
-    details = await asyncio.gather(
-        *[client.get(f"/api/onto/braindumps/{d['id']}") for d in changed],
-        return_exceptions=True,
-    )
-    for listed_dump, detail in zip(changed, details, strict=True):
-        if isinstance(detail, RUN_LEVEL):
-            raise detail
-        if isinstance(detail, BaseException):
-            result.fail_unit("braindump", listed_dump["id"], detail)
-            continue
-        stage.add("braindumps", [detail.get("braindump") or {}])
+
+    async def detail(listed_dump: dict) -> None:
+        """One brain dump, parsed as soon as it arrives (not once every detail is in)."""
+        try:
+            answer = await client.get(f"/api/onto/braindumps/{listed_dump['id']}")
+        except RUN_LEVEL:
+            raise
+        except Exception as error:  # this brain dump fails alone
+            result.fail_unit("braindump", listed_dump["id"], error)
+            return
+        stage.add("braindumps", [answer.get("braindump") or {}])
+
+    outcomes = await asyncio.gather(*[detail(d) for d in changed], return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     if full:
         stage.scopes["account_id"] = {account_id}
         stage.seen.extend(("braindumps", d["id"]) for d in listed)
@@ -83,4 +88,12 @@ async def _sync_briefs(client, stage, full: bool, options, result) -> None:
         params["start_date"] = (
             last_brief - timedelta(days=options.brief_lookback_days)
         ).isoformat()
-    stage.add("briefs", await client.get_pages("/api/daily-briefs/history", "briefs", params))
+    # Parsed page by page, into a group of their own: landed only if the whole list came.
+    briefs = landing.Group()
+    await client.get_pages(
+        "/api/daily-briefs/history",
+        "briefs",
+        params,
+        on_page=lambda page: stage.add("briefs", page, into=briefs),
+    )
+    stage.adopt(briefs)

@@ -14,6 +14,7 @@ import random
 import time
 import typing
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -421,12 +422,18 @@ class BuildOSClient:
     # -- paging ---------------------------------------------------------------------------
 
     async def get_pages(
-        self, path: str, key: str, params: dict | None = None, limit: int = 100
+        self,
+        path: str,
+        key: str,
+        params: dict | None = None,
+        limit: int = 100,
+        on_page: Callable[[list], None] | None = None,
     ) -> list[dict]:
         """Every item of a page/limit route, following what the server answers
         (`pagination.hasNext` or `total`), whatever page size it clamps to, and stopping
-        where a lying server would page forever (see `Pager`)."""
-        pager = Pager(self, path)
+        where a lying server would page forever (see `Pager`). With `on_page`, each page
+        kept goes to it as it arrives instead (the list returned is then empty)."""
+        pager = Pager(self, path, on_page)
         page = 1
         while True:
             data = await self.get(path, {**(params or {}), "page": page, "limit": limit})
@@ -449,10 +456,12 @@ class BuildOSClient:
         params: dict | None = None,
         limit: int = 100,
         stop_at_ids: set[str] | None = None,
+        on_page: Callable[[list], None] | None = None,
     ) -> list[dict]:
         """Every item of an offset/hasMore route, or, with `stop_at_ids`, items until the
-        first page that reaches one of those ids (for newest-first logs)."""
-        pager = Pager(self, path)
+        first page that reaches one of those ids (for newest-first logs). `on_page`: as in
+        `get_pages`."""
+        pager = Pager(self, path, on_page)
         offset = 0
         while True:
             data = await self.get(path, {**(params or {}), "limit": limit, "offset": offset})
@@ -491,8 +500,12 @@ class Pager:
     cannot be trusted: an empty page, a page with no id not seen already, a position that
     does not advance, or `max_pages`. Each stop is counted in the run's stats."""
 
-    def __init__(self, client: BuildOSClient, path: str):
-        self.client, self.path = client, path
+    def __init__(
+        self, client: BuildOSClient, path: str, on_page: Callable[[list], None] | None = None
+    ):
+        """`on_page`: where each page kept goes (parsed as it arrives, so a listing's
+        decoded pages are not all held); without it the pages are kept in `items`."""
+        self.client, self.path, self.on_page = client, path, on_page
         self.items: list = []
         self._ids: set = set()
         self._positions: set[int] = set()
@@ -517,7 +530,10 @@ class Pager:
             return False
         self._positions.add(position)
         self._ids |= ids
-        self.items.extend(batch)
+        if self.on_page is None:
+            self.items.extend(batch)
+        else:
+            self.on_page(batch)
         return True
 
 

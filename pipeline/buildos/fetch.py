@@ -4,7 +4,8 @@ events), and the account-level lists (brain dumps, daily briefs). No DuckDB here
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline.buildos.client import BuildOSClient, BuildOSError, Pager
@@ -15,28 +16,36 @@ EVENTS_LIMIT = 1000
 BUNDLE_KEYS = ("tasks", "goals", "plans", "milestones", "documents")
 
 
+# Where a project's answers go as they arrive: (part, records), part being "project", one of
+# BUNDLE_KEYS, "archived", "edges", "events" or "logs" (one call per page of a paged route).
+Sink = Callable[[str, list], None]
+
+
 @dataclass
 class Fetched:
-    """One refetched project: its rows as the API gave them."""
+    """One refetched project: whether it was still there. Its rows went to the sink."""
 
     listed: dict
-    bundle: dict | None  # None: the project answered 404 (deleted since it was listed)
-    archived: list[dict] = field(default_factory=list)
-    edges: list[dict] = field(default_factory=list)
-    logs: list[dict] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
+    found: bool  # False: the project answered 404 (deleted since it was listed)
 
 
 async def fetch_project(
-    client: BuildOSClient, project: dict, stop_ids: set[str] | None, server_now: datetime
+    client: BuildOSClient,
+    project: dict,
+    stop_ids: set[str] | None,
+    server_now: datetime,
+    sink: Sink,
 ) -> Fetched:
+    """Fetch one project, handing each answer (each page of the paged routes) to `sink` as it
+    arrives, so no decoded answer waits for the rest of the project. If this raises, the
+    sink has been given part of the project: the caller drops what it parsed."""
     project_id = project["id"]
     base = f"/api/onto/projects/{project_id}"
     try:
         bundle = await client.get(base)
     except BuildOSError as error:
         if error.status == 404:
-            return Fetched(listed=project, bundle=None)
+            return Fetched(listed=project, found=False)
         raise
     if not isinstance(bundle.get("project"), dict):
         # `data: null` (or a bundle without its project) is no evidence that anything is
@@ -48,20 +57,36 @@ async def fetch_project(
         raise BuildOSError(
             f"GET {base}: the bundle's {', '.join(malformed)} is not a list", status=200
         )
-    archived, edges, logs, events = await asyncio.gather(
-        client.get_offset_pages(f"{base}/tasks/archived", "tasks", limit=200),
-        client.get("/api/onto/edges", {"project_id": project_id}),
-        client.get_offset_pages(f"{base}/logs", "logs", limit=50, stop_at_ids=stop_ids),
-        fetch_events(client, base, server_now),
+    sink("project", [bundle["project"]])
+    for key in BUNDLE_KEYS:
+        sink(key, bundle[key])
+    del bundle
+
+    async def edges() -> None:
+        answer = await client.get("/api/onto/edges", {"project_id": project_id})
+        sink("edges", answer.get("edges") if isinstance(answer.get("edges"), list) else [])
+
+    async def events() -> None:
+        sink("events", await fetch_events(client, base, server_now))
+
+    await asyncio.gather(
+        client.get_offset_pages(
+            f"{base}/tasks/archived",
+            "tasks",
+            limit=200,
+            on_page=lambda page: sink("archived", page),
+        ),
+        edges(),
+        client.get_offset_pages(
+            f"{base}/logs",
+            "logs",
+            limit=50,
+            stop_at_ids=stop_ids,
+            on_page=lambda page: sink("logs", page),
+        ),
+        events(),
     )
-    return Fetched(
-        listed=project,
-        bundle=bundle,
-        archived=archived,
-        edges=edges.get("edges") if isinstance(edges.get("edges"), list) else [],
-        logs=logs,
-        events=events,
-    )
+    return Fetched(listed=project, found=True)
 
 
 async def fetch_events(

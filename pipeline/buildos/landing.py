@@ -93,7 +93,8 @@ class SyncDatabaseSettings:
       16 MiB, and each checkpoint rewrites the tables' last, still growing row groups: an
       account landed in groups left a third of its file as free blocks, and did that writing
       again for every group.
-    - A memory limit (`MEMORY_LIMIT`): by default DuckDB may keep 80% of the machine's memory
+    - A memory limit (the account's share of `SyncOptions.duckdb_memory_mb`, at most
+      `MEMORY_LIMIT`): by default DuckDB may keep 80% of the machine's memory
       in its buffers, per database, and accounts syncing at once each have their own; what
       passes the limit spills beside the file (`warehouse.connect` sets the folder). Data
       committed and not yet checkpointed is among what spills, so holding checkpoints back
@@ -105,13 +106,13 @@ class SyncDatabaseSettings:
 
     MEMORY_LIMIT = "128MB"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, memory_limit: str | None = None):
         self.con = con
         [self.previous] = con.execute(
             "select current_setting('checkpoint_threshold'), current_setting('memory_limit')"
         ).fetchall()
         con.execute("set checkpoint_threshold = ?", ["1TB"])
-        con.execute("set memory_limit = ?", [self.MEMORY_LIMIT])
+        con.execute("set memory_limit = ?", [memory_limit or self.MEMORY_LIMIT])
 
     def end(self) -> None:
         """Put the settings back and checkpoint what the sync landed (its WAL into the
@@ -151,6 +152,12 @@ class _Columns:
         self.hashes.append(hash_text(text))
         self.payloads.append(text.decode())
 
+    def extend(self, other: _Columns) -> None:
+        for column, values in zip(self.values, other.values, strict=True):
+            column.extend(values)
+        self.hashes.extend(other.hashes)
+        self.payloads.extend(other.payloads)
+
     def to_arrow(self) -> pa.Table:
         """The staged records as one Arrow table, each id once: the same record staged twice
         (pages shifting under the sync) keeps the last one staged. Checked here, where a set
@@ -169,8 +176,10 @@ class _Columns:
         return table
 
 
-class _Group:
-    """Records of whole projects (and, last, the account-level ones), merged together."""
+class Group:
+    """Records of whole projects (and, last, the account-level ones), merged together. Also
+    one project's records while it is fetched, parsed as each answer arrives, then adopted
+    into the open group once the project is whole (`AccountStage.adopt`)."""
 
     def __init__(self):
         self.pending = {name: _Columns(spec) for name, spec in ENTITIES.items()}
@@ -191,7 +200,7 @@ class AccountStage:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, account_id: str, sync_id: str, at):
         self.con, self.account_id, self.sync_id, self.synced_at = con, account_id, sync_id, at
-        self.group = _Group()
+        self.group = Group()
         self.quarantined = 0
         self.repaired = 0
         self.quarantine_examples: list[str] = []
@@ -210,10 +219,17 @@ class AccountStage:
         return self.group.removal
 
     def add(
-        self, entity: str, records: list, fallback: dict | None = None, seen: bool = False
+        self,
+        entity: str,
+        records: list,
+        fallback: dict | None = None,
+        seen: bool = False,
+        into: Group | None = None,
     ) -> None:
+        """Parse `records` into the open group, or into `into` (a project being fetched:
+        its quarantine is counted when it is adopted)."""
         spec = ENTITIES[entity]
-        group = self.group
+        group = into or self.group
         pending = group.pending[entity]
         for record in records:
             try:
@@ -227,7 +243,7 @@ class AccountStage:
             try:
                 values = read_values(spec, record, fallback)
             except RecordError as error:
-                self._quarantine(entity, error, text)
+                self._quarantine(group, entity, error, text)
                 if seen and error.record_id:
                     group.seen.append((entity, error.record_id))  # known, just unreadable
                 continue
@@ -235,7 +251,7 @@ class AccountStage:
                 # Invalid text replaced (U+FFFD) and NUL removed: the record lands, flagged.
                 reason = "invalid text (lone surrogate, invalid UTF-8 or NUL) replaced"
                 flag = RecordError(entity, values[0], ",".join(repaired), reason)
-                self._quarantine(entity, flag, text, "repaired")
+                self._quarantine(group, entity, flag, text, "repaired")
             pending.append(values, text)
             if seen:
                 group.seen.append((entity, values[0]))
@@ -249,40 +265,59 @@ class AccountStage:
             text = payload_text(repair_text(record)[0])
         raw_id = record.get("id") if isinstance(record, dict) else None
         record_id = raw_id if isinstance(raw_id, str) and raw_id else None
-        self._quarantine(entity, RecordError(entity, record_id, field, reason), text)
+        self._quarantine(self.group, entity, RecordError(entity, record_id, field, reason), text)
 
     def vanish(self, project_ids: set[str]) -> None:
         self.group.vanished |= project_ids
 
     def _quarantine(
-        self, entity: str, error: RecordError, text: bytes, disposition: str = "rejected"
+        self,
+        group: Group,
+        entity: str,
+        error: RecordError,
+        text: bytes,
+        disposition: str = "rejected",
     ) -> None:
-        self.group.quarantine.append(
-            {
-                "entity": entity,
-                "record_id": error.record_id,
-                "field": error.field,
-                "reason": str(error),
-                "payload": text.decode(),
-                "payload_hash": hash_text(text),
-                "disposition": disposition,
-            }
-        )
-        if disposition == "repaired":
-            self.repaired += 1
-        else:
-            self.quarantined += 1
-        if len(self.quarantine_examples) < 5:
-            self.quarantine_examples.append(str(error))
+        entry = {
+            "entity": entity,
+            "record_id": error.record_id,
+            "field": error.field,
+            "reason": str(error),
+            "payload": text.decode(),
+            "payload_hash": hash_text(text),
+            "disposition": disposition,
+        }
+        group.quarantine.append(entry)
+        if group is self.group:
+            self._count([entry])
+
+    def _count(self, entries: list[dict]) -> None:
+        for entry in entries:
+            if entry["disposition"] == "repaired":
+                self.repaired += 1
+            else:
+                self.quarantined += 1
+            if len(self.quarantine_examples) < 5:
+                self.quarantine_examples.append(entry["reason"])
+
+    def adopt(self, project: Group) -> None:
+        """A whole project's parsed records (see `add(into=...)`) join the open group."""
+        group = self.group
+        for name, columns in project.pending.items():
+            if len(columns):
+                group.pending[name].extend(columns)
+        group.quarantine.extend(project.quarantine)
+        group.seen.extend(project.seen)
+        self._count(project.quarantine)
 
     def pending_rows(self) -> int:
         return self.group.rows()
 
-    def take(self) -> _Group:
-        group, self.group = self.group, _Group()
+    def take(self) -> Group:
+        group, self.group = self.group, Group()
         return group
 
-    def merge(self, group: _Group | None = None) -> dict[str, int]:
+    def merge(self, group: Group | None = None) -> dict[str, int]:
         """A group (by default the open one) into raw, current and history, with its
         removals and quarantine, in one transaction: set-based statements over the group's
         Arrow batches, registered as the unindexed staging tables. Returns the number of
@@ -316,7 +351,7 @@ class AccountStage:
         return {name: count for name, count in landed.items() if count}
 
 
-def _mark_removed(con: duckdb.DuckDBPyConnection, group: _Group) -> None:
+def _mark_removed(con: duckdb.DuckDBPyConnection, group: Group) -> None:
     seen = pa.table(
         {"entity": [e for e, _ in group.seen], "id": [i for _, i in group.seen]},
         schema=SEEN_SCHEMA,

@@ -34,12 +34,7 @@ from pipeline.buildos.client import (
     DeploymentLimits,
 )
 from pipeline.buildos.evidence import RUN_LEVEL, count_misses, forget_absences, valid_listing
-from pipeline.buildos.fetch import (
-    ALL_STATUSES,
-    BUNDLE_KEYS,
-    Fetched,
-    fetch_project,
-)
+from pipeline.buildos.fetch import ALL_STATUSES, Fetched, fetch_project
 from pipeline.buildos.records import is_uuid
 from pipeline.buildos.runs import SyncRun, abandon_stale_runs, record_run
 
@@ -69,6 +64,23 @@ class SyncOptions:
     # A project the listing stops showing, whose bundle gives no confirming 404 (an error,
     # `data: null`), is marked removed only after this many syncs in a row missed it.
     misses_to_remove: int = 2
+    # DuckDB buffers of the account databases syncing at once, together (MB): each database
+    # gets an equal share, at most landing.SyncDatabaseSettings.MEMORY_LIMIT (128 MB: one
+    # account alone is not slowed down) and at least MIN_DATABASE_MEMORY_MB (below that a
+    # merge's own statements run out of memory; more accounts at once than budget / 96 then
+    # pass the budget). 384 MB is 96 MB for each of the default 4 accounts at once: at
+    # 4 x 100 x 220 the databases held 460 MB at the process's peak with 128 MB each.
+    duckdb_memory_mb: int = 384
+
+
+MIN_DATABASE_MEMORY_MB = 96
+
+
+def database_memory_limit(options: SyncOptions, databases_at_once: int) -> str:
+    """One syncing account database's share of `options.duckdb_memory_mb`."""
+    ceiling = int(landing.SyncDatabaseSettings.MEMORY_LIMIT.removesuffix("MB"))
+    share = options.duckdb_memory_mb // max(databases_at_once, 1)
+    return f"{max(MIN_DATABASE_MEMORY_MB, min(ceiling, share))}MB"
 
 
 @dataclass
@@ -108,9 +120,11 @@ async def sync_account(
     gate: DeploymentGate | None = None,
     merge_lock: asyncio.Lock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    databases_at_once: int = 1,
 ) -> SyncResult:
     """Sync one account into `con` (the caller owns the connection; it can be the account's
-    own file or a cursor on a shared one). `transport` replaces the network (tests)."""
+    own file or a cursor on a shared one). `transport` replaces the network (tests).
+    `databases_at_once`: account databases syncing side by side, sharing the memory budget."""
     report = progress or (lambda phase, done, total: None)
     landing.ensure_tables(con)
     sync_id = uuid.uuid4().hex
@@ -120,7 +134,10 @@ async def sync_account(
     result = SyncResult(sync_id, options.account_id, "full" if options.full else "incremental")
     try:
         async with asyncio.timeout(options.sync_deadline or None):
-            full = await _sync_session(client, con, options, report, result, merge_lock, started)
+            memory_limit = database_memory_limit(options, databases_at_once)
+            full = await _sync_session(
+                client, con, options, report, result, merge_lock, started, memory_limit
+            )
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, TimeoutError):
@@ -139,7 +156,9 @@ async def sync_account(
     return result
 
 
-async def _sync_session(client, con, options, report, result, merge_lock, started) -> bool:
+async def _sync_session(
+    client, con, options, report, result, merge_lock, started, memory_limit
+) -> bool:
     async with client:
         account_id = client.account_id or options.account_id
         if not account_id:
@@ -162,7 +181,7 @@ async def _sync_session(client, con, options, report, result, merge_lock, starte
         record_run(con, _run_row(result, started, client, "running"))
         stage = landing.AccountStage(con, account_id, result.sync_id, started)
         lander = _Lander(stage, merge_lock or asyncio.Lock(), result)
-        database = landing.SyncDatabaseSettings(con)
+        database = landing.SyncDatabaseSettings(con, memory_limit)
         try:
             try:
                 waiting = await _sync(client, stage, lander, state, full, options, result, report)
@@ -272,6 +291,15 @@ async def _sync(
         if full
         else detect.suspect_projects(con, account_id, listed, calendar or [], server_now)
     )
+    if calendar is not None:
+        # Parsed now, into the first group to merge, and its decoded answer dropped: held to
+        # the end it was part of the peak, when every account parses its last rows at once.
+        stage.add("calendar_items", calendar, seen=True)
+        stage.scopes["account_id"] = {account_id}
+        stage.removal.append(("calendar_items", "account_id"))
+        calendar = None
+        if stage.pending_rows() >= options.flush_rows:
+            await lander.start()
     known_logs = state["recent_logs"]
     phase = f"{settings_label(client)} projects"
 
@@ -295,7 +323,7 @@ async def _sync(
     ready: asyncio.Queue = asyncio.Queue()
 
     async def visit(project: dict, probe: bool):
-        await slots.acquire()  # released once the project is parsed
+        await slots.acquire()  # released once the project is adopted
         project_id = project["id"]
         try:
             stop_ids = None if full else known_logs.get(project_id, set())
@@ -306,7 +334,8 @@ async def _sync(
                 or project_id in suspects
                 or not await _logs_unchanged(project_id, stop_ids)
             ):
-                fetched = await fetch_project(client, project, stop_ids, server_now)
+                rows = _ProjectRows(stage, project_id, names=not full)
+                fetched = (await fetch_project(client, project, stop_ids, server_now, rows), rows)
         except RUN_LEVEL as error:
             await ready.put(error)
             raise
@@ -339,13 +368,13 @@ async def _sync(
                     missed.add(fetched.project_id)
                 else:
                     result.fail_unit("project", fetched.project_id, fetched.error)
-            elif fetched is not None and fetched.bundle is None:
-                gone.add(fetched.listed["id"])
+            elif fetched is not None and not fetched[0].found:
+                gone.add(fetched[0].listed["id"])
             elif fetched is not None:
                 result.projects_fetched += 1
-                _add_project(stage, fetched)
+                _add_project(stage, *fetched)
                 if not full:
-                    names.add(fetched)
+                    names.update(fetched[1].names)
             del fetched
             slots.release()
             if stage.pending_rows() >= options.flush_rows:
@@ -362,9 +391,6 @@ async def _sync(
     stage.seen.extend(("projects", i) for i in (listed_ids | stored) - removed)
     stage.removal.append(("projects", "account_id"))
     stage.vanish(removed)
-    if calendar is not None:
-        stage.add("calendar_items", calendar, seen=True)
-        stage.removal.append(("calendar_items", "account_id"))
     _restage_renamed_logs(stage, names)
     await fetch_account_level(client, stage, full, options, result)
     return missed - counted_out
@@ -383,23 +409,56 @@ class _Names:
     def __init__(self):
         self.current: dict[str, str] = {}
         self.fetched_logs: set[str] = set()
+        # The route's own entity_name on a log just read is the name now: the newest log's
+        # (pages come newest first), over what the bundle says.
+        self.log_names: dict[str, str] = {}
 
-    def add(self, fetched: Fetched) -> None:
-        bundle = fetched.bundle
-        groups = [("projects", [bundle.get("project") or fetched.listed])]
-        groups += [(key, bundle.get(key) or []) for key in BUNDLE_KEYS]
-        groups.append(("tasks", fetched.archived))
-        for entity, records in groups:
-            name_field = detect.NAME_FIELDS[entity]
-            for record in records:
-                if _text(record, "id") and _text(record, name_field):
-                    self.current[record["id"]] = record[name_field]
-        # The route's own entity_name on a log just read is the name now (newest first).
-        for log in reversed(fetched.logs):
-            if _text(log, "id"):
-                self.fetched_logs.add(log["id"])
-                if _text(log, "entity_id") and _text(log, "entity_name"):
-                    self.current[log["entity_id"]] = log["entity_name"]
+    def take(self, part: str, records: list) -> None:
+        """Names in one answer of a project being fetched (see fetch.Sink)."""
+        if part == "logs":
+            for log in records:
+                if _text(log, "id"):
+                    self.fetched_logs.add(log["id"])
+                    if _text(log, "entity_id") and _text(log, "entity_name"):
+                        self.log_names.setdefault(log["entity_id"], log["entity_name"])
+            return
+        entity = {"project": "projects", "archived": "tasks"}.get(part, part)
+        name_field = detect.NAME_FIELDS.get(entity)
+        if name_field is None:
+            return
+        for record in records:
+            if _text(record, "id") and _text(record, name_field):
+                self.current[record["id"]] = record[name_field]
+
+    def update(self, project: _Names) -> None:
+        """A whole project's names (its logs' over its records')."""
+        self.current.update(project.current)
+        self.current.update(project.log_names)
+        self.fetched_logs |= project.fetched_logs
+
+
+class _ProjectRows:
+    """One project's records while it is fetched, parsed as each answer arrives (a
+    `fetch.Sink`) into a group of its own: the decoded answers are dropped at once instead of
+    waiting for the project's last answer and its turn to be parsed. Adopted into the open
+    group once the project is whole; dropped if it fails."""
+
+    def __init__(self, stage: landing.AccountStage, project_id: str, names: bool):
+        self.stage, self.scope = stage, {"project_id": project_id}
+        self.group = landing.Group()
+        self.names = _Names() if names else None
+
+    def __call__(self, part: str, records: list) -> None:
+        stage, group = self.stage, self.group
+        if part == "project":
+            stage.add("projects", records, into=group)
+        elif part == "logs":
+            stage.add("logs", records, self.scope, into=group)
+        else:
+            entity = "tasks" if part == "archived" else part
+            stage.add(entity, records, self.scope, seen=True, into=group)
+        if self.names is not None:
+            self.names.take(part, records)
 
 
 def _text(record, key: str) -> bool:
@@ -430,17 +489,9 @@ def _server_now(client: BuildOSClient, fallback: datetime) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _add_project(stage: landing.AccountStage, fetched: Fetched) -> None:
+def _add_project(stage: landing.AccountStage, fetched: Fetched, rows: _ProjectRows) -> None:
     project_id = fetched.listed["id"]
-    bundle = fetched.bundle
-    stage.add("projects", [bundle.get("project") or fetched.listed])
-    scope = {"project_id": project_id}
-    for key in BUNDLE_KEYS:
-        stage.add(key, bundle.get(key) or [], scope, seen=True)
-    stage.add("tasks", fetched.archived, scope, seen=True)
-    stage.add("edges", fetched.edges, scope, seen=True)
-    stage.add("events", fetched.events, scope, seen=True)
-    stage.add("logs", fetched.logs, scope)
+    stage.adopt(rows.group)
     stage.scopes.setdefault("project_id", set()).add(project_id)
     for entity in PROJECT_SCOPED:
         if (entity, "project_id") not in stage.removal:
@@ -459,7 +510,12 @@ def run_sync(
     failure, if any, is raised."""
     landing.ensure_tables(con)
     outcomes = sync_accounts(
-        accounts, lambda _account_id: closing(warehouse.cursor(con)), options, progress, limits
+        accounts,
+        lambda _account_id: closing(warehouse.cursor(con)),
+        options,
+        progress,
+        limits,
+        shared_database=True,
     )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
@@ -475,17 +531,24 @@ def sync_accounts(
     limits: DeploymentLimits | None = None,
     full_for: Callable[[str | None], bool] | None = None,
     fleet=None,
+    shared_database: bool = False,
 ) -> list[SyncResult | BaseException]:
     """Sync each account into the connection `open_account(account_id)` gives (its own file,
     or a cursor on a shared one), `options.account_concurrency` at a time, under one
     deployment gate. `full_for(account_id)` may ask a full reconciliation of one account.
     `fleet` is the request budget shared by every worker (pipeline.fleet), if any.
-    Every account runs to its end; each one's result or error is returned in order."""
+    `shared_database`: every account lands in one database (`run_sync`), which then keeps
+    one database's memory limit; otherwise the accounts syncing at once share
+    `options.duckdb_memory_mb`. Every account runs to its end; each one's result or error is
+    returned in order."""
     gate = DeploymentGate(limits or DeploymentLimits(), fleet=fleet)
-    return asyncio.run(_run_accounts(accounts, open_account, options, progress, gate, full_for))
+    at_once = 1 if shared_database else min(max(options.account_concurrency, 1), len(accounts))
+    return asyncio.run(
+        _run_accounts(accounts, open_account, options, progress, gate, full_for, at_once)
+    )
 
 
-async def _run_accounts(accounts, open_account, options, progress, gate, full_for):
+async def _run_accounts(accounts, open_account, options, progress, gate, full_for, at_once):
     slots = asyncio.Semaphore(max(options.account_concurrency, 1))
     merge_lock = asyncio.Lock()  # merges on one machine's cores would only queue
 
@@ -498,7 +561,13 @@ async def _run_accounts(accounts, open_account, options, progress, gate, full_fo
         async with slots:
             with open_account(account_id) as con:
                 return await sync_account(
-                    settings, con, account_options, progress, gate=gate, merge_lock=merge_lock
+                    settings,
+                    con,
+                    account_options,
+                    progress,
+                    gate=gate,
+                    merge_lock=merge_lock,
+                    databases_at_once=at_once,
                 )
 
     return await asyncio.gather(
