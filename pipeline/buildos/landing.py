@@ -117,21 +117,28 @@ class SyncDatabaseSettings:
     def end(self) -> None:
         """Put the settings back and checkpoint what the sync landed (its WAL into the
         file)."""
+        self._roll_back_what_a_failed_merge_left()
         threshold, memory_limit = self.previous
-        try:
-            self._restore(threshold, memory_limit)
-        except duckdb.TransactionException as error:
-            # A merge that failed mid-way left its transaction open or aborted: none of it
-            # is kept (the next sync redoes that group), and the error that stopped the sync,
-            # not this one, is what gets reported.
-            LOG.warning("rolled back the transaction a failed merge left open: %s", error)
-            self.con.execute("rollback")
-            self._restore(threshold, memory_limit)
-
-    def _restore(self, threshold: str, memory_limit: str) -> None:
         self.con.execute("set checkpoint_threshold = ?", [threshold])
         self.con.execute("set memory_limit = ?", [memory_limit])
-        self.con.execute("checkpoint")
+        try:
+            self.con.execute("checkpoint")
+        except duckdb.TransactionException as error:
+            # Another account's write transaction on the same database (run_sync lands every
+            # account in one file): its own sync's checkpoint, or DuckDB's, takes the WAL.
+            LOG.info("the checkpoint is left to DuckDB: %s", error)
+
+    def _roll_back_what_a_failed_merge_left(self) -> None:
+        """A merge that failed mid-way may have left its transaction open or aborted: none of
+        it is kept (the next sync redoes that group), and the error that stopped the sync, not
+        one of this cleanup, is what gets reported. `begin` is refused inside a transaction."""
+        try:
+            self.con.execute("begin")
+        except duckdb.TransactionException as error:
+            LOG.warning("rolled back the transaction a failed merge left open: %s", error)
+            self.con.execute("rollback")
+        else:
+            self.con.execute("commit")
 
 
 class _Columns:

@@ -32,3 +32,27 @@ def test_a_transaction_left_by_a_failed_merge_is_rolled_back(tmp_path, caplog, l
         assert con.execute("select x from t").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_another_accounts_write_transaction_leaves_the_checkpoint_to_duckdb(tmp_path, caplog):
+    """run_sync lands every account in one file, each on its own cursor: one account ending
+    while another's merge is open must neither fail nor touch that merge."""
+    caplog.set_level("INFO", logger="pipeline.buildos.landing")
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    other = con.cursor()
+    try:
+        con.execute("create table t as select 1 as x")
+        [(database,)] = con.execute("select current_database()").fetchall()
+        settings = SyncDatabaseSettings(con)
+        other.execute("begin")
+        other.execute(f"update {database}.t set x = 2")  # what makes CHECKPOINT refuse
+
+        settings.end()
+
+        assert "the checkpoint is left to DuckDB" in caplog.text
+        assert "rolled back" not in caplog.text
+        other.execute("commit")
+        assert con.execute("select x from t").fetchall() == [(2,)]
+    finally:
+        other.close()
+        con.close()
