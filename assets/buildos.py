@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from pipeline.buildos import landing
+from pipeline.buildos.accounts import sync_accounts
 from pipeline.buildos.records import ENTITIES
-from pipeline.buildos.sync import SyncResult, sync_accounts
+from pipeline.buildos.sync import SyncResult
 from pipeline.leases import LeaseBusy
 from pipeline.partitions import ACCOUNTS, backfill_policy, reconcile_hour, run_account_ids
 from pipeline.resources import BuildOSResource, DuckDBWarehouse, ProgressReporter

@@ -167,8 +167,9 @@ def run_ours(base_url: str, keys: list[dict], folder: Path, shape: str) -> dict:
     (production); "shared-file": every account into one file through `run_sync`."""
     from pipeline import warehouse
     from pipeline.buildos import client as client_module
+    from pipeline.buildos.accounts import run_sync
     from pipeline.buildos.client import ClientSettings
-    from pipeline.buildos.sync import SyncOptions, run_sync
+    from pipeline.buildos.sync import SyncOptions
 
     calls: list = []
     original_get = client_module.BuildOSClient.get

@@ -12,18 +12,15 @@ session and its own DuckDB connection.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import httpx
 
-from pipeline import warehouse
 from pipeline.buildos import detect, landing
 from pipeline.buildos.account_lists import fetch_account_level
 from pipeline.buildos.client import (
@@ -31,15 +28,18 @@ from pipeline.buildos.client import (
     BuildOSError,
     ClientSettings,
     DeploymentGate,
-    DeploymentLimits,
 )
 from pipeline.buildos.evidence import RUN_LEVEL, count_misses, forget_absences, valid_listing
-from pipeline.buildos.fetch import ALL_STATUSES, Fetched, fetch_project
+from pipeline.buildos.fetch import ALL_STATUSES, fetch_project
+from pipeline.buildos.project_rows import (
+    Names,
+    ProjectRows,
+    add_project,
+    is_text,
+    restage_renamed_logs,
+)
 from pipeline.buildos.records import is_uuid
 from pipeline.buildos.runs import SyncRun, abandon_stale_runs, record_run
-
-# Children of a project that a refetch sees whole.
-PROJECT_SCOPED = ("tasks", "goals", "plans", "milestones", "documents", "edges", "events")
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -334,7 +334,7 @@ async def _sync(
                 or project_id in suspects
                 or not await _logs_unchanged(project_id, stop_ids)
             ):
-                rows = _ProjectRows(stage, project_id, names=not full)
+                rows = ProjectRows(stage, project_id, names=not full)
                 fetched = (await fetch_project(client, project, stop_ids, server_now, rows), rows)
         except RUN_LEVEL as error:
             await ready.put(error)
@@ -351,11 +351,11 @@ async def _sync(
         logs = head.get("logs")
         if not isinstance(logs, list):
             return False  # an answer it cannot read: refetch rather than assume
-        return all(_text(log, "id") and log["id"] in stop_ids for log in logs)
+        return all(is_text(log, "id") and log["id"] in stop_ids for log in logs)
 
     gone: set[str] = set()  # confirmed by a 404
     missed: set[str] = set()  # unlisted, and their bundle gave no answer either way
-    names = _Names()
+    names = Names()
     tasks = [asyncio.ensure_future(visit(p, probe)) for p, probe in visits]
     try:
         for done in range(1, len(visits) + 1):
@@ -372,7 +372,7 @@ async def _sync(
                 gone.add(fetched[0].listed["id"])
             elif fetched is not None:
                 result.projects_fetched += 1
-                _add_project(stage, *fetched)
+                add_project(stage, *fetched)
                 if not full:
                     names.update(fetched[1].names)
             del fetched
@@ -391,7 +391,7 @@ async def _sync(
     stage.seen.extend(("projects", i) for i in (listed_ids | stored) - removed)
     stage.removal.append(("projects", "account_id"))
     stage.vanish(removed)
-    _restage_renamed_logs(stage, names)
+    restage_renamed_logs(stage, names)
     await fetch_account_level(client, stage, full, options, result)
     return missed - counted_out
 
@@ -401,80 +401,6 @@ class _Failed:
     project_id: str
     probe: bool  # a project the listing no longer shows, asked for to confirm it is gone
     error: BaseException
-
-
-class _Names:
-    """The names of the entities an incremental sync refetched, and the logs it read."""
-
-    def __init__(self):
-        self.current: dict[str, str] = {}
-        self.fetched_logs: set[str] = set()
-        # The route's own entity_name on a log just read is the name now: the newest log's
-        # (pages come newest first), over what the bundle says.
-        self.log_names: dict[str, str] = {}
-
-    def take(self, part: str, records: list) -> None:
-        """Names in one answer of a project being fetched (see fetch.Sink)."""
-        if part == "logs":
-            for log in records:
-                if _text(log, "id"):
-                    self.fetched_logs.add(log["id"])
-                    if _text(log, "entity_id") and _text(log, "entity_name"):
-                        self.log_names.setdefault(log["entity_id"], log["entity_name"])
-            return
-        entity = {"project": "projects", "archived": "tasks"}.get(part, part)
-        name_field = detect.NAME_FIELDS.get(entity)
-        if name_field is None:
-            return
-        for record in records:
-            if _text(record, "id") and _text(record, name_field):
-                self.current[record["id"]] = record[name_field]
-
-    def update(self, project: _Names) -> None:
-        """A whole project's names (its logs' over its records')."""
-        self.current.update(project.current)
-        self.current.update(project.log_names)
-        self.fetched_logs |= project.fetched_logs
-
-
-class _ProjectRows:
-    """One project's records while it is fetched, parsed as each answer arrives (a
-    `fetch.Sink`) into a group of its own: the decoded answers are dropped at once instead of
-    waiting for the project's last answer and its turn to be parsed. Adopted into the open
-    group once the project is whole; dropped if it fails."""
-
-    def __init__(self, stage: landing.AccountStage, project_id: str, names: bool):
-        self.stage, self.scope = stage, {"project_id": project_id}
-        self.group = landing.Group()
-        self.names = _Names() if names else None
-
-    def __call__(self, part: str, records: list) -> None:
-        stage, group = self.stage, self.group
-        if part == "project":
-            stage.add("projects", records, into=group)
-        elif part == "logs":
-            stage.add("logs", records, self.scope, into=group)
-        else:
-            entity = "tasks" if part == "archived" else part
-            stage.add(entity, records, self.scope, seen=True, into=group)
-        if self.names is not None:
-            self.names.take(part, records)
-
-
-def _text(record, key: str) -> bool:
-    return isinstance(record, dict) and isinstance(record.get(key), str)
-
-
-def _restage_renamed_logs(stage: landing.AccountStage, names: _Names) -> None:
-    """Older log rows of a renamed entity: the API now serves them with the new name, so the
-    stored payload is restaged with it (what a full sync would land)."""
-    stale = detect.stale_log_names(stage.con, stage.account_id, names.current, names.fetched_logs)
-    if not stale:
-        return
-    stored = landing.stored_payloads(stage.con, "logs", stage.account_id, stale)
-    for project_id, payload in stored.values():
-        payload["entity_name"] = names.current[payload.get("entity_id")]
-        stage.add("logs", [payload], {"project_id": project_id})
 
 
 def settings_label(client: BuildOSClient) -> str:
@@ -487,89 +413,3 @@ def _server_now(client: BuildOSClient, fallback: datetime) -> datetime:
     if not stamp:
         return fallback
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def _add_project(stage: landing.AccountStage, fetched: Fetched, rows: _ProjectRows) -> None:
-    project_id = fetched.listed["id"]
-    stage.adopt(rows.group)
-    stage.scopes.setdefault("project_id", set()).add(project_id)
-    for entity in PROJECT_SCOPED:
-        if (entity, "project_id") not in stage.removal:
-            stage.removal.append((entity, "project_id"))
-
-
-def run_sync(
-    accounts: list[tuple[ClientSettings, str | None]],
-    con: duckdb.DuckDBPyConnection,
-    options: SyncOptions = SyncOptions(),
-    progress: Progress | None = None,
-    limits: DeploymentLimits | None = None,
-) -> list[SyncResult]:
-    """Sync every account into the one database of `con`, each on its own cursor (accounts
-    never share rows), merging one at a time. Every account runs to its end; then the first
-    failure, if any, is raised."""
-    landing.ensure_tables(con)
-    outcomes = sync_accounts(
-        accounts,
-        lambda _account_id: closing(warehouse.cursor(con)),
-        options,
-        progress,
-        limits,
-        shared_database=True,
-    )
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return list(outcomes)
-
-
-def sync_accounts(
-    accounts: list[tuple[ClientSettings, str | None]],
-    open_account: Callable[[str | None], AbstractContextManager[duckdb.DuckDBPyConnection]],
-    options: SyncOptions = SyncOptions(),
-    progress: Progress | None = None,
-    limits: DeploymentLimits | None = None,
-    full_for: Callable[[str | None], bool] | None = None,
-    fleet=None,
-    shared_database: bool = False,
-) -> list[SyncResult | BaseException]:
-    """Sync each account into the connection `open_account(account_id)` gives (its own file,
-    or a cursor on a shared one), `options.account_concurrency` at a time, under one
-    deployment gate. `full_for(account_id)` may ask a full reconciliation of one account.
-    `fleet` is the request budget shared by every worker (pipeline.fleet), if any.
-    `shared_database`: every account lands in one database (`run_sync`), which then keeps
-    one database's memory limit; otherwise the accounts syncing at once share
-    `options.duckdb_memory_mb`. Every account runs to its end; each one's result or error is
-    returned in order."""
-    gate = DeploymentGate(limits or DeploymentLimits(), fleet=fleet)
-    at_once = 1 if shared_database else min(max(options.account_concurrency, 1), len(accounts))
-    return asyncio.run(
-        _run_accounts(accounts, open_account, options, progress, gate, full_for, at_once)
-    )
-
-
-async def _run_accounts(accounts, open_account, options, progress, gate, full_for, at_once):
-    slots = asyncio.Semaphore(max(options.account_concurrency, 1))
-    merge_lock = asyncio.Lock()  # merges on one machine's cores would only queue
-
-    async def one(settings: ClientSettings, account_id: str | None) -> SyncResult:
-        account_options = dataclasses.replace(
-            options,
-            account_id=account_id or options.account_id,
-            full=options.full or bool(full_for and full_for(account_id)),
-        )
-        async with slots:
-            with open_account(account_id) as con:
-                return await sync_account(
-                    settings,
-                    con,
-                    account_options,
-                    progress,
-                    gate=gate,
-                    merge_lock=merge_lock,
-                    databases_at_once=at_once,
-                )
-
-    return await asyncio.gather(
-        *[one(settings, account_id) for settings, account_id in accounts], return_exceptions=True
-    )

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from pipeline import handoff, model_build, warehouse
-from pipeline.buildos.sync import run_sync
+from pipeline.buildos.accounts import run_sync
 from pipeline.models import load_models
 from pipeline.resources import (
     DEFAULT_EFFORT_WEIGHTS,

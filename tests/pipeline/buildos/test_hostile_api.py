@@ -15,8 +15,9 @@ import uuid
 import pytest
 
 from pipeline import warehouse
+from pipeline.buildos.accounts import run_sync
 from pipeline.buildos.client import AuthError, BuildOSError
-from pipeline.buildos.sync import SyncOptions, SyncResult, run_sync, sync_account
+from pipeline.buildos.sync import SyncOptions, SyncResult, sync_account
 from tests.pipeline.buildos.hostile import Exchange, HostileServer, is_bundle
 from tests.pipeline.buildos.sync_helpers import (
     current_tables,
