@@ -433,9 +433,10 @@ def build_all(
     weights: dict[str, float],
     full: bool = False,
     risk_tolerance: tuple[float, int] | None = None,
+    workers: int = WORKERS,
 ) -> dict[str, BuildResult]:
-    """Every model in dependency order (what the model assets do, one by one);
-    `risk_tolerance` is ModelSettings' (share of scope, tasks), its defaults when None."""
+    """Every model in dependency order, up to `workers` side by side (what the model assets
+    do); `risk_tolerance` is ModelSettings' (share of scope, tasks), its defaults when None."""
     from pipeline import resources  # it imports this module
 
     write_effort_weights(con, weights)
@@ -448,7 +449,7 @@ def build_all(
     )
     models = load_models()
     write_account_fingerprints(con, account_fingerprints(con, models))
-    return build_models(con, models, full=full)
+    return build_models(con, models, full=full, workers=workers)
 
 
 def _cursor(con: duckdb.DuckDBPyConnection, catalog: _Catalog) -> duckdb.DuckDBPyConnection:
