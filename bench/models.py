@@ -2,6 +2,7 @@
 the ratios between scales.
 
     .venv/bin/python bench/models.py --scales small,medium,large    # about 6 minutes on 2 cores
+    .venv/bin/python bench/models.py --scales medium --workers 1,2 --repeats 3
     .venv/bin/python bench/models.py --scales small,medium --repeats 3 --profile
     .venv/bin/python bench/models.py --scales small,medium --per-account --repeats 3
 
@@ -13,6 +14,9 @@ new account ids (five times the data with the same shape). Each build runs in a 
 so its peak RSS is the build's; repeats are interleaved across scales because the machine is
 shared, and the median is reported. `--profile` prints the models that took longest (median
 seconds of the full build at each scale).
+
+`--workers 1,2` builds each scale with each number of models side by side (interleaved): its
+peer is `1`, one model after another, as the build ran before models were built side by side.
 
 `--per-account` measures the production shape as well: each account in a DuckDB file of its own
 (the scale's database split by account_id), built one file after another in one process as a
@@ -39,7 +43,7 @@ from pathlib import Path
 from pipeline import warehouse
 from pipeline.buildos.landing import AccountStage, ensure_tables
 from pipeline.buildos.records import ENTITIES
-from pipeline.model_build import build_all, configure
+from pipeline.model_build import WORKERS, build_all, configure
 from pipeline.models import load_models, run_test
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, generate_workspace
@@ -172,12 +176,12 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def build(db: Path, memory_limit: str | None) -> None:
+def build(db: Path, memory_limit: str | None, workers: int = WORKERS) -> None:
     """One full build of a fresh copy, then a rebuild with nothing changed (child process)."""
     con = warehouse.connect(db)
     configure(con, memory_limit)
     started, cpu_started = time.perf_counter(), time.process_time()
-    results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True)
+    results = build_all(con, DEFAULT_EFFORT_WEIGHTS, full=True, workers=workers)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     models = {name: r.seconds for name, r in results.items()}
     peak_mb = _peak_rss_mb()
@@ -260,10 +264,14 @@ def build_accounts(paths: list[Path], memory_limit: str | None) -> None:
 
 
 def build_in_fresh_process(
-    dbs: list[Path], work: Path, memory_limit: str | None, per_account: bool = False
+    dbs: list[Path],
+    work: Path,
+    memory_limit: str | None,
+    per_account: bool = False,
+    workers: int = WORKERS,
 ) -> dict:
-    """Build copies of `dbs` in a child process: one database (--build), or account files one
-    after another (--build-accounts)."""
+    """Build copies of `dbs` in a child process: one database (--build, `workers` models side
+    by side), or account files one after another (--build-accounts)."""
     copies = [work / f"build-{db.parent.name}-{db.name}" for db in dbs]
     for db, copy in zip(dbs, copies, strict=True):
         shutil.copy(db, copy)
@@ -272,6 +280,8 @@ def build_in_fresh_process(
         command = [sys.executable, __file__, flag, ",".join(str(c) for c in copies)]
         if memory_limit:
             command += ["--memory-limit", memory_limit]
+        if not per_account:
+            command += ["--workers", str(workers)]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     finally:
         for copy in copies:
@@ -297,6 +307,11 @@ def main() -> None:
         "--per-account", action="store_true", help="also build one file per account, in turn"
     )
     parser.add_argument("--profile", action="store_true", help="print the slowest models")
+    parser.add_argument(
+        "--workers",
+        default=str(WORKERS),
+        help="comma list: models built side by side (1: one after another), interleaved",
+    )
     args = parser.parse_args()
     scales = [s for s in SCALES if s in args.scales.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-models-"))
@@ -309,9 +324,16 @@ def main() -> None:
         print(f"data prepared in {time.perf_counter() - started:.0f}s (not part of the figures)")
         runs: dict[str, list[dict]] = {scale: [] for scale in scales}
         split: dict[str, list[dict]] = {scale: [] for scale in files}
+        # the figures are the last number of workers'; the others are its peers
+        workers = [int(n) for n in args.workers.split(",")]
+        peers: dict[tuple[str, int], list[dict]] = {(s, n): [] for s in scales for n in workers}
         for _ in range(args.repeats):
             for scale in scales:
-                runs[scale].append(build_in_fresh_process([dbs[scale]], work, args.memory_limit))
+                for n in workers:
+                    peers[scale, n].append(
+                        build_in_fresh_process([dbs[scale]], work, args.memory_limit, workers=n)
+                    )
+                runs[scale].append(peers[scale, workers[-1]][-1])
                 if scale in files:
                     split[scale].append(
                         build_in_fresh_process(files[scale], work, args.memory_limit, True)
@@ -344,6 +366,19 @@ def main() -> None:
             medians = {m: statistics.median(x["models"][m] for x in r) for m in r[0]["models"]}
             slowest = sorted(medians.items(), key=lambda item: -item[1])[:8]
             print(f"{scale} slowest: " + ", ".join(f"{m} {t:.2f}s" for m, t in slowest))
+    for scale in scales:
+        if len(workers) == 1:
+            break
+        line = []
+        for n in workers:
+            seconds = [x["seconds"] for x in peers[scale, n]]
+            cpu = statistics.median(x["cpu_seconds"] for x in peers[scale, n])
+            each = "/".join(f"{x:.1f}" for x in seconds)
+            line.append(f"{n} at once {statistics.median(seconds):.1f}s ({each}; CPU {cpu:.1f}s)")
+        ratio = statistics.median(x["seconds"] for x in peers[scale, workers[-1]]) / (
+            statistics.median(x["seconds"] for x in peers[scale, workers[0]])
+        )
+        print(f"{scale} models built: " + ", ".join(line) + f"; {ratio:.2f}x the first")
     for scale, r in split.items():
         full = statistics.median(x["seconds"] for x in r)
         unchanged = statistics.median(x["unchanged_seconds"] for x in r)
@@ -374,10 +409,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] in ("--build", "--build-accounts"):
-        limit = sys.argv[4] if len(sys.argv) == 5 and sys.argv[3] == "--memory-limit" else None
+        options = dict(zip(sys.argv[3::2], sys.argv[4::2], strict=True))
+        limit = options.get("--memory-limit")
         paths = [Path(p) for p in sys.argv[2].split(",")]
         if sys.argv[1] == "--build":
-            build(paths[0], limit)
+            build(paths[0], limit, int(options.get("--workers", WORKERS)))
         else:
             build_accounts(paths, limit)
     else:

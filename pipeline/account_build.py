@@ -67,8 +67,9 @@ def build_account(
     checked: Callable[[Model, str], bool] = lambda _model, _test: True,
 ) -> AccountBuild:
     """Write the settings tables, the fingerprints, then every model in `models` (in
-    dependency order) and its checks. `selected(relation)` and `checked(model, test)` say
-    which of them this run asked for."""
+    dependency order, side by side where one does not read the other) and its checks, each
+    check as soon as the models it reads are built. `selected(relation)` and
+    `checked(model, test)` say which of them this run asked for."""
     build = AccountBuild(account_id)
     con.execute("create schema if not exists meta")
     if selected("meta.effort_weights"):
@@ -84,11 +85,13 @@ def build_account(
     touched: set[str] = set()
     # A test that reads another model (a relationship's target) waits until that is built.
     waiting: list[tuple[Model, object, bool]] = []
-    pending = {m.relation for m in models if selected(m.relation)}
-    for model in models:
-        if not selected(model.relation):
-            continue
-        result = model_build.build(con, model)
+    chosen = [m for m in models if selected(m.relation)]
+    pending = {m.relation for m in chosen}
+
+    def built(model: Model, result: model_build.BuildResult) -> None:
+        """Record the model's build and run the checks it made ready (in the calling thread,
+        while the models that do not read it go on building)."""
+        nonlocal waiting
         build.results[model.relation] = result
         pending.discard(model.relation)
         reads = {f"{schema}.{table}" for schema, table in model.refs if schema in LAYERS}
@@ -106,6 +109,8 @@ def build_account(
         for test_model, test, test_changed in ready:
             others = {".".join(r) for r in test.refs} - {test_model.relation}
             build.checks += _check(con, test_model, [test], test_changed or bool(others & touched))
+
+    model_build.build_models(con, chosen, built=built)
     return build
 
 

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import time
 import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +37,11 @@ from pipeline.models import (
 )
 
 ALL_ACCOUNTS = "*"  # the state key of a model or source without account_id
-SCOPE = "account_scope"  # the in-memory catalog holding the views of the stale accounts
+SCOPE = "account_scope"  # prefix of the in-memory catalogs holding the stale accounts' views
 CATALOG = "warehouse"
+# Models built at once (each on a cursor of its own): with two, a small model fills the core
+# a big one leaves idle; more only queue for the same two cores and memory.
+WORKERS = 2
 STATE_DDL = [
     "create schema if not exists meta",
     "create table if not exists meta.model_state (model varchar not null, "
@@ -60,10 +66,13 @@ class BuildResult:
 
 
 def default_memory_limit() -> str:
-    """A quarter of the machine's memory (at least 1 GiB): a build shares the machine, and
-    DuckDB spills to its temp directory rather than go past the limit."""
+    """An eighth of the machine's memory (at least 1 GiB): a build shares the machine, and
+    DuckDB spills to its temp directory rather than go past the limit. The limit is shared by
+    the models built side by side: with a quarter, two large ones at once took 4.2 GB at 949k
+    tasks (one at a time 3.3 GB); with an eighth, 3.6 GB, and the build no slower than the
+    noise (docs/benchmarks.md)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return f"{max(total // 4, 1 << 30) // (1 << 20)}MiB"
+    return f"{max(total // 8, 1 << 30) // (1 << 20)}MiB"
 
 
 def configure(
@@ -302,20 +311,28 @@ def _row_count(con: duckdb.DuckDBPyConnection, model: Model) -> int:
     return con.execute(f"select count(*) from {CATALOG}.{model.relation}").fetchall()[0][0]
 
 
+def _scope(model: Model) -> str:
+    """The model's own in-memory catalog of scoped views: attached catalogs are shared by every
+    cursor of the database, and models are built side by side."""
+    return f"{SCOPE}_{model.name}"
+
+
 def _scope_views(con: duckdb.DuckDBPyConnection, model: Model, accounts: list[str]) -> None:
-    """Views of the model's inputs that hold only `accounts`, in the in-memory SCOPE catalog
-    under the same schema and table names, so the model's own SQL runs over them unchanged."""
-    con.execute(f"create table {SCOPE}.main.scope_accounts (account_id varchar)")
-    con.executemany(f"insert into {SCOPE}.main.scope_accounts values (?)", [(a,) for a in accounts])
+    """Views of the model's inputs that hold only `accounts`, in the model's in-memory scope
+    catalog under the same schema and table names, so the model's own SQL runs over them
+    unchanged."""
+    scope = _scope(model)
+    con.execute(f"create table {scope}.main.scope_accounts (account_id varchar)")
+    con.executemany(f"insert into {scope}.main.scope_accounts values (?)", [(a,) for a in accounts])
     for schema, table in model.refs:
-        con.execute(f"create schema if not exists {SCOPE}.{schema}")
+        con.execute(f"create schema if not exists {scope}.{schema}")
         only = (
-            f" where account_id in (select account_id from {SCOPE}.main.scope_accounts)"
+            f" where account_id in (select account_id from {scope}.main.scope_accounts)"
             if "account_id" in (_columns(con, f"{schema}.{table}") or [])
             else ""
         )
         con.execute(
-            f"create view {SCOPE}.{schema}.{table} as "
+            f"create view {scope}.{schema}.{table} as "
             f"select * from {CATALOG}.{schema}.{table}{only}"
         )
 
@@ -336,7 +353,8 @@ def _rebuild_accounts(
         _record(con, model, {}, removed)
         con.execute("commit")
         return
-    con.execute(f"attach ':memory:' as {SCOPE}")
+    scope = _scope(model)
+    con.execute(f"attach ':memory:' as {scope}")
     try:
         _scope_views(con, model, sorted(versions))
         con.execute("begin")
@@ -345,7 +363,7 @@ def _rebuild_accounts(
                 f"delete from {CATALOG}.{model.relation} where account_id in (select unnest(?))",
                 [sorted({*versions, *removed})],
             )
-            con.execute(f"use {SCOPE}")
+            con.execute(f"use {scope}")
             con.execute(f"insert into {CATALOG}.{model.relation} by name\n{model.sql}")
             con.execute(f"use {CATALOG}")
             _record(con, model, versions, removed)
@@ -355,7 +373,7 @@ def _rebuild_accounts(
             con.execute("rollback")
             raise
     finally:
-        con.execute(f"detach {SCOPE}")
+        con.execute(f"detach {scope}")
 
 
 def build(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> BuildResult:
@@ -418,9 +436,10 @@ def build_all(
     weights: dict[str, float],
     full: bool = False,
     risk_tolerance: tuple[float, int] | None = None,
+    workers: int = WORKERS,
 ) -> dict[str, BuildResult]:
-    """Every model in dependency order (what the model assets do, one by one);
-    `risk_tolerance` is ModelSettings' (share of scope, tasks), its defaults when None."""
+    """Every model in dependency order, up to `workers` side by side (what the model assets
+    do); `risk_tolerance` is ModelSettings' (share of scope, tasks), its defaults when None."""
     from pipeline import resources  # it imports this module
 
     write_effort_weights(con, weights)
@@ -433,4 +452,85 @@ def build_all(
     )
     models = load_models()
     write_account_fingerprints(con, account_fingerprints(con, models))
-    return {model.relation: build(con, model, full=full) for model in models}
+    return build_models(con, models, full=full, workers=workers)
+
+
+def _cursor(con: duckdb.DuckDBPyConnection, catalog: _Catalog) -> duckdb.DuckDBPyConnection:
+    """A connection of its own to the same database, as `con` is set up (a cursor starts in
+    the in-memory catalog and the machine's time zone), sharing `con`'s build catalog."""
+    cursor = con.cursor()
+    cursor.execute(f"use {CATALOG}")
+    ((zone,),) = con.execute("select current_setting('TimeZone')").fetchall()
+    cursor.execute("set TimeZone = ?", [zone])
+    _CATALOGS[cursor] = catalog
+    return cursor
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    models: Sequence[Model],
+    full: bool = False,
+    built: Callable[[Model, BuildResult], None] | None = None,
+    workers: int = WORKERS,
+) -> dict[str, BuildResult]:
+    """Build `models` (in dependency order), up to `workers` at once: a model starts when the
+    models of `models` it reads are built, on a cursor of its own (DuckDB builds different
+    tables of one database side by side, each in its own transaction). `built(model, result)`
+    is called in this thread as each one is done, before anything that reads it starts, so a
+    model's checks run while the next models build. When a build raises, nothing new starts,
+    the running builds finish, and the first error is raised."""
+    catalog = _catalog(con)
+    for schema in sorted({m.schema for m in models}):
+        con.execute(f"create schema if not exists {schema}")  # not created by two at once
+    relations = {m.relation for m in models}
+    waits = {m.relation: {f"{s}.{t}" for s, t in m.refs if f"{s}.{t}" in relations} for m in models}
+    # Of the models ready at once, the one with the longest chain of tables still to build
+    # after it starts first: the graph marts' chain, left to the end, would run alone.
+    chain: dict[str, int] = {}
+    for model in reversed(models):
+        below = [chain[m.relation] for m in models if model.relation in waits[m.relation]]
+        chain[model.relation] = (model.materialization == "table") + max(below, default=0)
+    cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+    opened = [_cursor(con, catalog) for _ in range(max(1, workers))]
+    for cursor in opened:
+        cursors.put(cursor)
+
+    def run(model: Model) -> BuildResult:
+        cursor = cursors.get()
+        try:
+            return build(cursor, model, full=full)
+        finally:
+            cursors.put(cursor)
+
+    results: dict[str, BuildResult] = {}
+    pending = list(models)
+    running: dict[Future[BuildResult], Model] = {}
+    errors: list[BaseException] = []
+    try:
+        with ThreadPoolExecutor(max_workers=len(opened)) as pool:
+            while True:
+                if not errors:
+                    ready = [m for m in pending if waits[m.relation] <= results.keys()]
+                    for model in sorted(ready, key=lambda m: -chain[m.relation]):
+                        if len(running) == len(opened):
+                            break
+                        pending.remove(model)
+                        running[pool.submit(run, model)] = model
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: models.index(running[f])):
+                    model = running.pop(future)
+                    try:
+                        results[model.relation] = future.result()
+                    except BaseException as error:  # raised below, once the running builds are done
+                        errors.append(error)
+                        continue
+                    if built is not None:
+                        built(model, results[model.relation])
+    finally:
+        for cursor in opened:
+            cursor.close()
+    if errors:
+        raise errors[0]
+    return {m.relation: results[m.relation] for m in models if m.relation in results}

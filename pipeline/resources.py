@@ -329,7 +329,7 @@ DEFAULT_RISK_BEHIND_TASKS = 2
 class ModelSettings(dg.ConfigurableResource):
     """Settings the models read: the effort weight of each facet_scale (BuildOS has no story
     points; weighted velocity and burndown use these), and how much memory a build may use.
-    `memory_limit` (a DuckDB size such as "4GiB"; default a quarter of the machine's memory)
+    `memory_limit` (a DuckDB size such as "4GiB"; default an eighth of the machine's memory)
     bounds the build, which spills to `temp_directory` (default: beside the DuckDB file)
     rather than go past it. Environment: BUILDOS_MODELS_MEMORY_LIMIT, BUILDOS_MODELS_TEMP_DIR."""
 

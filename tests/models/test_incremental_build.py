@@ -4,6 +4,7 @@ a refresh that changed nothing rebuilds nothing, and the result equals a full bu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 
 import httpx
@@ -12,7 +13,8 @@ import pytest
 from pipeline import warehouse
 from pipeline.buildos.client import ClientSettings
 from pipeline.buildos.sync import SyncOptions, sync_account
-from pipeline.model_build import build_all, configure
+from pipeline.model_build import build_all, build_models, configure
+from pipeline.models import load_models
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, start_sandbox
 from tests.models.truth import NOW
@@ -136,6 +138,52 @@ def test_an_account_that_is_gone_leaves_every_model(tmp_path, history):
                 f"select count(*) from {relation} where account_id = ?", [account]
             ).fetchall()[0][0]
             assert left == 0, relation
+    other.close()
+
+
+def test_models_built_side_by_side_equal_models_built_one_after_another(tmp_path, history):
+    con, db, *_ = history
+    con.execute("checkpoint")
+    copy = tmp_path / "one_by_one.duckdb"
+    shutil.copy(db, copy)
+    other = warehouse.connect(copy)
+    results = build_models(other, load_models(), full=True, workers=1)
+    other.close()
+    side_by_side = build_models(con, load_models(), full=True, workers=2)
+    assert {r.mode for r in side_by_side.values()} == {"full", "view"}
+    con.execute(f"attach '{copy}' as one_by_one (read_only)")
+    try:
+        for relation in _tables(results):
+            assert _differences(con, relation, "one_by_one") == 0, relation
+    finally:
+        con.execute("detach one_by_one")
+
+
+def test_a_model_that_fails_stops_what_reads_it_and_the_others_are_kept(tmp_path, history):
+    con, db, *_ = history
+    con.execute("checkpoint")
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    other = warehouse.connect(copy)
+    broken = "int_task_state_intervals"
+    models = [
+        dataclasses.replace(m, sql="select error('a broken model')") if m.name == broken else m
+        for m in load_models()
+    ]
+    built: list[str] = []
+    with pytest.raises(Exception, match="a broken model"):
+        build_models(
+            other, models, full=True, built=lambda model, _result: built.append(model.name)
+        )
+    assert broken not in built
+    assert "int_task_effort_intervals" in built  # it does not read the broken model
+    readers = {"int_project_daily_states", "fct_task_flow", "fct_wip_aging", "fct_burndown_daily"}
+    assert not readers & set(built)
+    # the broken model's transaction rolled back: its previous table and version stand, like
+    # those of the models it held back, so the fixed models have nothing left to rebuild
+    assert other.execute(f"select count(*) from intermediate.{broken}").fetchall()[0][0] > 0
+    again = build_models(other, load_models())
+    assert {r.mode for r in again.values()} == {"unchanged"}
     other.close()
 
 
