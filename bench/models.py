@@ -43,7 +43,8 @@ from pathlib import Path
 from pipeline import warehouse
 from pipeline.buildos.landing import AccountStage, ensure_tables
 from pipeline.buildos.records import ENTITIES
-from pipeline.model_build import WORKERS, build_all, configure
+from pipeline.model_build import configure
+from pipeline.model_schedule import WORKERS, build_all
 from pipeline.models import load_models, run_test
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, generate_workspace

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipeline import model_build
+from pipeline import model_build, model_schedule
 from pipeline.models import (
     LAYERS,
     Model,
@@ -110,7 +110,7 @@ def build_account(
             others = {".".join(r) for r in test.refs} - {test_model.relation}
             build.checks += _check(con, test_model, [test], test_changed or bool(others & touched))
 
-    model_build.build_models(con, chosen, built=built)
+    model_schedule.build_models(con, chosen, built=built)
     return build
 
 

@@ -291,7 +291,7 @@ def write_risk_tolerance(
 def build_all(con: duckdb.DuckDBPyConnection, weights: dict[str, float]) -> dict[str, int | None]:
     """Every model in dependency order, each rebuilt for the accounts whose inputs changed
     (pipeline.model_build); row counts by relation (None for a view)."""
-    from pipeline.model_build import build_all as build_changed  # it builds on this module
+    from pipeline.model_schedule import build_all as build_changed  # it builds on this module
 
     return {relation: result.rows for relation, result in build_changed(con, weights).items()}
 

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from pipeline import handoff, model_build, warehouse
+from pipeline import handoff, model_schedule, warehouse
 from pipeline.buildos.accounts import run_sync
 from pipeline.models import load_models
 from pipeline.resources import (
@@ -64,7 +64,7 @@ def single_file(tmp_path_factory):
             for a in server.app.workspace.accounts
         ]
         run_sync(accounts, con)
-    model_build.build_all(con, dict(DEFAULT_EFFORT_WEIGHTS))
+    model_schedule.build_all(con, dict(DEFAULT_EFFORT_WEIGHTS))
     con.close()
     return path
 

@@ -13,7 +13,8 @@ import pytest
 from pipeline import warehouse
 from pipeline.buildos.client import ClientSettings
 from pipeline.buildos.sync import SyncOptions, sync_account
-from pipeline.model_build import build_all, build_models, configure
+from pipeline.model_build import configure
+from pipeline.model_schedule import build_all, build_models
 from pipeline.models import load_models
 from pipeline.resources import DEFAULT_EFFORT_WEIGHTS
 from pipeline.sandbox import SimulationOptions, start_sandbox
