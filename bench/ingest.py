@@ -136,7 +136,7 @@ def sync_per_account(accounts: list, folder: Path, options) -> list:
     import dataclasses
 
     from pipeline import warehouse
-    from pipeline.buildos.client import DeploymentGate, DeploymentLimits
+    from pipeline.buildos.politeness import DeploymentGate, DeploymentLimits
     from pipeline.buildos.sync import sync_account
 
     async def all_accounts() -> list:
@@ -378,7 +378,8 @@ def run_dlt(base_url: str, keys: list[dict], folder: Path, file_format: str | No
 
 def run_crawl(base_url: str, keys: list[dict], folder: Path) -> dict:
     """The recorded requests of our last sync, with our in-flight limits, decoded, not kept."""
-    from pipeline.buildos.client import ClientSettings, DeploymentLimits
+    from pipeline.buildos.client import ClientSettings
+    from pipeline.buildos.politeness import DeploymentLimits
     from pipeline.buildos.sync import SyncOptions
 
     calls = orjson.loads((folder / "calls.json").read_bytes())

@@ -15,7 +15,8 @@ import duckdb
 import orjson
 
 from pipeline import model_build, safety, warehouse
-from pipeline.buildos.client import BuildOSError, ClientSettings, DeploymentLimits
+from pipeline.buildos.client import BuildOSError, ClientSettings
+from pipeline.buildos.politeness import DeploymentLimits
 from pipeline.buildos.sync import SyncOptions
 
 SANDBOX = "sandbox"  # the base URL that means "start the embedded sandbox for this run"

@@ -13,7 +13,8 @@ import duckdb
 
 from pipeline import warehouse
 from pipeline.buildos import landing
-from pipeline.buildos.client import ClientSettings, DeploymentGate, DeploymentLimits
+from pipeline.buildos.client import ClientSettings
+from pipeline.buildos.politeness import DeploymentGate, DeploymentLimits
 from pipeline.buildos.sync import Progress, SyncOptions, SyncResult, sync_account
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pipeline.buildos import landing
 from pipeline.buildos.client import AuthError, CircuitOpenError
-from pipeline.buildos.records import is_uuid
+from pipeline.buildos.values import is_uuid
 
 RUN_LEVEL = (CircuitOpenError, AuthError)  # errors that stop the account, not one project
 

@@ -16,18 +16,8 @@ import orjson
 import pyarrow as pa
 
 from pipeline import warehouse
-from pipeline.buildos.records import (
-    ENTITIES,
-    EntitySpec,
-    RecordError,
-    arrow_types,
-    column_ddl,
-    hash_text,
-    payload_text,
-    read_values,
-    repair_text,
-    table_columns,
-)
+from pipeline.buildos.records import ENTITIES, EntitySpec, arrow_types, column_ddl, table_columns
+from pipeline.buildos.values import RecordError, hash_text, payload_text, read_values, repair_text
 from pipeline.paths import SQL_DIR
 
 LOG = logging.getLogger(__name__)

@@ -23,14 +23,10 @@ import httpx
 
 from pipeline.buildos import detect, landing
 from pipeline.buildos.account_lists import fetch_account_level
-from pipeline.buildos.client import (
-    BuildOSClient,
-    BuildOSError,
-    ClientSettings,
-    DeploymentGate,
-)
+from pipeline.buildos.client import BuildOSClient, BuildOSError, ClientSettings
 from pipeline.buildos.evidence import RUN_LEVEL, count_misses, forget_absences, valid_listing
 from pipeline.buildos.fetch import ALL_STATUSES, fetch_project
+from pipeline.buildos.politeness import DeploymentGate
 from pipeline.buildos.project_rows import (
     Names,
     ProjectRows,
@@ -38,8 +34,8 @@ from pipeline.buildos.project_rows import (
     is_text,
     restage_renamed_logs,
 )
-from pipeline.buildos.records import is_uuid
 from pipeline.buildos.runs import SyncRun, abandon_stale_runs, record_run
+from pipeline.buildos.values import is_uuid
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 

@@ -15,7 +15,8 @@ import httpx
 import pytest
 import redis
 
-from pipeline.buildos.client import BuildOSClient, ClientSettings, DeploymentGate
+from pipeline.buildos.client import BuildOSClient, ClientSettings
+from pipeline.buildos.politeness import DeploymentGate
 from pipeline.fleet import FleetBudget, fleet_from_env
 from pipeline.paths import PROJECT_ROOT
 from tests.services import REDIS_URL, require_redis

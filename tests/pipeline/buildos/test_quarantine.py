@@ -6,7 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pipeline.buildos.records import ENTITIES, RecordError, read_record
+from pipeline.buildos.records import ENTITIES
+from pipeline.buildos.values import RecordError, read_record
 from tests.pipeline.buildos.sync_helpers import rows, sync_all
 
 TASKS = ENTITIES["tasks"]
