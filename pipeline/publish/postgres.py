@@ -209,17 +209,16 @@ def _per_account(
     outcome = replace_changed(
         engine, current, release, manifest, accounts, shared, policy, deadline
     )
-    return {
-        "mode": "per_account",
-        "release_schema": current,
-        "rows": outcome.rows,
-        "accounts_replaced": len(outcome.replaced),
-        "accounts_removed": len(outcome.removed),
-        "accounts_unchanged": outcome.unchanged,
-        "tables_replaced": len(outcome.tables_replaced),
-        "switch_seconds": 0.0,
-        "switch_attempts": outcome.attempts,
-    }
+    return _summary(
+        "per_account",
+        current,
+        rows=outcome.rows,
+        accounts_replaced=len(outcome.replaced),
+        accounts_removed=len(outcome.removed),
+        accounts_unchanged=outcome.unchanged,
+        tables_replaced=len(outcome.tables_replaced),
+        switch_attempts=outcome.attempts,
+    )
 
 
 def _whole(
@@ -246,31 +245,34 @@ def _whole(
     except SwitchBlocked:
         drop_schema(engine, target, policy)
         raise
-    return {
-        "mode": "schema_switch",
-        "release_schema": target,
-        "rows": rows,
-        "accounts_replaced": len(accounts),
-        "accounts_removed": 0,
-        "accounts_unchanged": 0,
-        "tables_replaced": len(manifest["tables"]),
-        "switch_seconds": round(time.perf_counter() - built, 3),
-        "switch_attempts": attempts,
-    }
+    return _summary(
+        "schema_switch",
+        target,
+        rows=rows,
+        accounts_replaced=len(accounts),
+        tables_replaced=len(manifest["tables"]),
+        switch_seconds=round(time.perf_counter() - built, 3),
+        switch_attempts=attempts,
+    )
 
 
 def _nothing_done(current: str | None) -> dict:
+    return _summary("none", current, already_published=True)
+
+
+def _summary(mode: str, release_schema: str | None, **figures) -> dict:
+    """What a publish did, for its metadata: every count present, zero unless given."""
+    counts = dict.fromkeys(
+        ("rows", "accounts_replaced", "accounts_removed", "accounts_unchanged", "tables_replaced"),
+        0,
+    )
     return {
-        "mode": "none",
-        "release_schema": current,
-        "already_published": True,
-        "rows": 0,
-        "accounts_replaced": 0,
-        "accounts_removed": 0,
-        "accounts_unchanged": 0,
-        "tables_replaced": 0,
+        "mode": mode,
+        "release_schema": release_schema,
+        **counts,
         "switch_seconds": 0.0,
         "switch_attempts": 0,
+        **figures,
     }
 
 
