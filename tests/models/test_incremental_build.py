@@ -73,20 +73,29 @@ def test_a_refresh_that_changed_nothing_rebuilds_nothing(history):
     assert sum(r.accounts_rebuilt for r in again.values()) == 0
 
 
-def _assert_equals_a_full_build(con, db, tmp_path, relations) -> None:
-    """Every relation as built incrementally in `con` equals a full build of a copy of `db`."""
+def _copy_of(con, db, path):
+    """A connection to a copy of `db` at `path`, with everything `con` wrote in it."""
     con.execute("checkpoint")
-    copy = tmp_path / "full.duckdb"
-    shutil.copy(db, copy)
-    full = warehouse.connect(copy)
-    build_all(full, DEFAULT_EFFORT_WEIGHTS, full=True)
-    full.close()
-    con.execute(f"attach '{copy}' as rebuilt (read_only)")
+    shutil.copy(db, path)
+    return warehouse.connect(path)
+
+
+def _assert_same_tables(con, copy, relations) -> None:
+    """Every relation in `con` equals the same relation in the database file `copy`."""
+    con.execute(f"attach '{copy}' as other_build (read_only)")
     try:
         for relation in relations:
-            assert _differences(con, relation, "rebuilt") == 0, relation
+            assert _differences(con, relation, "other_build") == 0, relation
     finally:
-        con.execute("detach rebuilt")
+        con.execute("detach other_build")
+
+
+def _assert_equals_a_full_build(con, db, tmp_path, relations) -> None:
+    """Every relation as built incrementally in `con` equals a full build of a copy of `db`."""
+    full = _copy_of(con, db, tmp_path / "full.duckdb")
+    build_all(full, DEFAULT_EFFORT_WEIGHTS, full=True)
+    full.close()
+    _assert_same_tables(con, tmp_path / "full.duckdb", relations)
 
 
 def test_after_a_sync_the_incremental_build_equals_a_full_build(history, tmp_path):
@@ -120,10 +129,7 @@ def test_only_the_changed_account_is_rebuilt_and_it_equals_a_full_build(history,
 
 def test_an_account_that_is_gone_leaves_every_model(tmp_path, history):
     con, db, *_ = history
-    con.execute("checkpoint")
-    copy = tmp_path / "gone.duckdb"
-    shutil.copy(db, copy)
-    other = warehouse.connect(copy)
+    other = _copy_of(con, db, tmp_path / "gone.duckdb")
     (account,) = other.execute("select min(account_id) from buildos.projects").fetchall()[0]
     for (relation,) in other.execute(
         "select schema_name || '.' || table_name from duckdb_columns() "
@@ -144,28 +150,17 @@ def test_an_account_that_is_gone_leaves_every_model(tmp_path, history):
 
 def test_models_built_side_by_side_equal_models_built_one_after_another(tmp_path, history):
     con, db, *_ = history
-    con.execute("checkpoint")
-    copy = tmp_path / "one_by_one.duckdb"
-    shutil.copy(db, copy)
-    other = warehouse.connect(copy)
+    other = _copy_of(con, db, tmp_path / "one_by_one.duckdb")
     results = build_models(other, load_models(), full=True, workers=1)
     other.close()
     side_by_side = build_models(con, load_models(), full=True, workers=2)
     assert {r.mode for r in side_by_side.values()} == {"full", "view"}
-    con.execute(f"attach '{copy}' as one_by_one (read_only)")
-    try:
-        for relation in _tables(results):
-            assert _differences(con, relation, "one_by_one") == 0, relation
-    finally:
-        con.execute("detach one_by_one")
+    _assert_same_tables(con, tmp_path / "one_by_one.duckdb", _tables(results))
 
 
 def test_a_model_that_fails_stops_what_reads_it_and_the_others_are_kept(tmp_path, history):
     con, db, *_ = history
-    con.execute("checkpoint")
-    copy = tmp_path / "broken.duckdb"
-    shutil.copy(db, copy)
-    other = warehouse.connect(copy)
+    other = _copy_of(con, db, tmp_path / "broken.duckdb")
     broken = "int_task_state_intervals"
     models = [
         dataclasses.replace(m, sql="select error('a broken model')") if m.name == broken else m
